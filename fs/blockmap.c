@@ -5,7 +5,7 @@
  * Every node keeps the number of blocks below it, so a full subtree is
  * skipped in O(1) when looking for a hole, a range count stops at subtrees
  * that lie inside the range, and an emptied node is freed at once: the tree
- * never holds a node without a block under it.
+ * never keeps a node without a block under it.
  */
 #include "blockmap.h"
 
@@ -14,6 +14,7 @@
 #define FAN_SHIFT 6
 #define FAN (1u << FAN_SHIFT)
 #define MAX_HEIGHT 9
+#define ZERO ((void *)bmap_zero_block)
 
 struct node {
 	void *slot[FAN];
@@ -34,9 +35,15 @@ static uint64_t reach(unsigned h)
 	return UINT64_C(1) << (FAN_SHIFT * h);
 }
 
-static bool is_real(const void *b)
+static unsigned slot_of(uint64_t idx, unsigned h)
 {
-	return b && b != (const void *)bmap_zero_block;
+	return (idx >> shift_of(h)) & (FAN - 1);
+}
+
+/* A slot above the leaves that holds a node (not a hole or a zero subtree). */
+static bool is_node(const void *p)
+{
+	return p && p != ZERO;
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b)
@@ -61,19 +68,47 @@ const char *bmap_get(const struct bmap *m, uint64_t idx)
 	if (!m->root || idx >= reach(m->height))
 		return NULL;
 	const void *p = m->root;
-	for (unsigned h = m->height; h > 0 && p; h--)
-		p = ((const struct node *)p)->slot[(idx >> shift_of(h)) & (FAN - 1)];
+	for (unsigned h = m->height; h > 0 && is_node(p); h--)
+		p = ((const struct node *)p)->slot[slot_of(idx, h)];
 	return p;
 }
 
-/* Raise the tree until it covers idx. */
+/* A node standing for a zero subtree of total blocks, split open. */
+static struct node *zero_node(uint64_t total)
+{
+	struct node *n = malloc(sizeof(*n));
+	if (!n)
+		return NULL;
+	for (unsigned i = 0; i < FAN; i++)
+		n->slot[i] = ZERO;
+	n->total = total;
+	return n;
+}
+
+static void free_subtree(struct node *n, unsigned h)
+{
+	for (unsigned i = 0; i < FAN; i++) {
+		void *c = n->slot[i];
+		if (!is_node(c))
+			continue;
+		if (h == 1)
+			free(c);
+		else
+			free_subtree(c, h - 1);
+	}
+	free(n);
+}
+
+/* Raise the tree until it covers idx, with a root node. */
 static bool grow(struct bmap *m, uint64_t idx)
 {
 	if (!m->root) {
-		unsigned h = 1;
-		while (idx >= reach(h))
-			h++;
-		m->height = h;
+		m->root = calloc(1, sizeof(struct node));
+		if (!m->root)
+			return false;
+		m->height = 1;
+		while (idx >= reach(m->height))
+			m->height++;
 		return true;
 	}
 	while (idx >= reach(m->height)) {
@@ -88,26 +123,66 @@ static bool grow(struct bmap *m, uint64_t idx)
 	return true;
 }
 
+/* Drop an empty root, and root levels whose only content is in slot 0. */
+static void shrink(struct bmap *m)
+{
+	struct node *r = m->root;
+	if (r && r->total == 0) {
+		free(r);
+		m->root = NULL;
+		m->height = 0;
+		return;
+	}
+	while (m->height > 1) {
+		r = m->root;
+		struct node *c = r->slot[0];
+		if (!is_node(c) || c->total != r->total)
+			break;
+		free(r);
+		m->root = c;
+		m->height--;
+	}
+}
+
+/* Free the empty nodes on the path to idx that a failed insertion left. */
+static void prune_node(struct node *n, unsigned h, uint64_t idx)
+{
+	if (h == 1)
+		return;
+	void **s = &n->slot[slot_of(idx, h)];
+	if (!is_node(*s))
+		return;
+	prune_node(*s, h - 1, idx);
+	if (((struct node *)*s)->total == 0) {
+		free(*s);
+		*s = NULL;
+	}
+}
+
+static void prune_path(struct bmap *m, uint64_t idx)
+{
+	if (!m->root)
+		return;
+	prune_node(m->root, m->height, idx);
+	shrink(m);
+}
+
 /*
  * Fill path[0..height-1] with the nodes from the root down to the one whose
- * slot holds idx, creating missing ones. On ENOMEM the caller prunes the
- * empty nodes left behind with bmap_punch(idx, idx).
+ * slot holds idx, creating missing ones and splitting zero subtrees.
  */
 static bool walk_create(struct bmap *m, uint64_t idx, struct node **path)
 {
-	if (!m->root) {
-		m->root = calloc(1, sizeof(struct node));
-		if (!m->root)
-			return false;
-	}
 	struct node *n = m->root;
 	for (unsigned h = m->height; h > 1; h--) {
 		path[m->height - h] = n;
-		void **s = &n->slot[(idx >> shift_of(h)) & (FAN - 1)];
-		if (!*s) {
-			*s = calloc(1, sizeof(struct node));
-			if (!*s)
+		void **s = &n->slot[slot_of(idx, h)];
+		if (!is_node(*s)) {
+			struct node *c = *s ? zero_node(UINT64_C(1) << shift_of(h))
+					    : calloc(1, sizeof(struct node));
+			if (!c)
 				return false;
+			*s = c;
 		}
 		n = *s;
 	}
@@ -115,57 +190,91 @@ static bool walk_create(struct bmap *m, uint64_t idx, struct node **path)
 	return true;
 }
 
-/* The leaf slot of idx with its path, created as needed; NULL on ENOMEM. */
-static void **leaf_slot(struct bmap *m, uint64_t idx, struct node **path)
-{
-	if (idx > BMAP_MAX_INDEX || !grow(m, idx))
-		return NULL;
-	if (!walk_create(m, idx, path)) {
-		bmap_punch(m, idx, idx);
-		return NULL;
-	}
-	return &path[m->height - 1]->slot[idx & (FAN - 1)];
-}
-
-static void count_one(struct bmap *m, struct node **path)
-{
-	for (unsigned i = 0; i < m->height; i++)
-		path[i]->total++;
-	m->nblocks++;
-}
-
 char *bmap_write(struct bmap *m, uint64_t idx, bool zero)
 {
 	struct node *path[MAX_HEIGHT];
-	void **s = leaf_slot(m, idx, path);
-	if (!s)
+	if (idx > BMAP_MAX_INDEX)
 		return NULL;
-	if (is_real(*s))
+	if (!grow(m, idx) || !walk_create(m, idx, path)) {
+		prune_path(m, idx);
+		return NULL;
+	}
+	void **s = &path[m->height - 1]->slot[idx & (FAN - 1)];
+	if (is_node(*s))
 		return *s;
 	char *b = zero ? calloc(1, BMAP_BLOCK_SIZE) : malloc(BMAP_BLOCK_SIZE);
 	if (!b) {
-		if (!*s)
-			bmap_punch(m, idx, idx);
+		prune_path(m, idx);
 		return NULL;
 	}
-	if (!*s)
-		count_one(m, path);
+	if (!*s) {
+		for (unsigned i = 0; i < m->height; i++)
+			path[i]->total++;
+		m->nblocks++;
+	}
 	*s = b;
 	return b;
 }
 
-bool bmap_set_zero(struct bmap *m, uint64_t idx)
+/* Make first..last zero blocks inside the node at height h starting at base. */
+static bool fill_node(struct node *n, unsigned h, uint64_t base, uint64_t first,
+		      uint64_t last, uint64_t *added)
 {
-	struct node *path[MAX_HEIGHT];
-	void **s = leaf_slot(m, idx, path);
-	if (!s)
-		return false;
-	if (is_real(*s))
-		free(*s);
-	else if (!*s)
-		count_one(m, path);
-	*s = (void *)bmap_zero_block;
+	unsigned sh = shift_of(h);
+	uint64_t span = UINT64_C(1) << sh;
+	unsigned i1 = (unsigned)min_u64((last - base) >> sh, FAN - 1);
+
+	for (unsigned i = (unsigned)((first - base) >> sh); i <= i1; i++) {
+		void *c = n->slot[i];
+		uint64_t cb = base + ((uint64_t)i << sh), ce = cb + span - 1;
+		if (c == ZERO)
+			continue;
+		if (first <= cb && ce <= last) {
+			uint64_t had = 0;
+			if (c && h == 1) {
+				free(c);
+				had = 1;
+			} else if (c) {
+				had = ((struct node *)c)->total;
+				free_subtree(c, h - 1);
+			}
+			n->slot[i] = ZERO;
+			n->total += span - had;
+			*added += span - had;
+			continue;
+		}
+		struct node *cn = c ? c : calloc(1, sizeof(*cn));
+		if (!cn)
+			return false;
+		n->slot[i] = cn;
+		uint64_t a = 0;
+		bool ok = fill_node(cn, h - 1, cb, max_u64(first, cb), min_u64(last, ce), &a);
+		n->total += a;
+		*added += a;
+		if (cn->total == 0) {
+			free(cn);
+			n->slot[i] = NULL;
+		}
+		if (!ok)
+			return false;
+	}
 	return true;
+}
+
+bool bmap_fill_zero(struct bmap *m, uint64_t first, uint64_t last, uint64_t *added)
+{
+	*added = 0;
+	if (first > last)
+		return true;
+	if (last > BMAP_MAX_INDEX || !grow(m, last)) {
+		if (m->root)
+			shrink(m);
+		return false;
+	}
+	bool ok = fill_node(m->root, m->height, 0, first, last, added);
+	m->nblocks += *added;
+	shrink(m);
+	return ok;
 }
 
 /* Empty first..last, which lie inside the node at height h starting at base. */
@@ -181,17 +290,28 @@ static uint64_t punch_node(struct node *n, unsigned h, uint64_t base,
 		void *c = n->slot[i];
 		if (!c)
 			continue;
-		if (h == 1) {
-			if (is_real(c))
+		uint64_t cb = base + ((uint64_t)i << sh), ce = cb + span - 1;
+		if (h == 1 || (first <= cb && ce <= last)) {
+			if (c == ZERO) {
+				freed += span;
+			} else if (h == 1) {
 				free(c);
+				freed++;
+			} else {
+				freed += ((struct node *)c)->total;
+				free_subtree(c, h - 1);
+			}
 			n->slot[i] = NULL;
-			freed++;
 			continue;
 		}
+		if (c == ZERO) {
+			c = zero_node(span);
+			if (!c)
+				continue;
+			n->slot[i] = c;
+		}
 		struct node *cn = c;
-		uint64_t cb = base + ((uint64_t)i << sh);
-		freed += punch_node(cn, h - 1, cb, max_u64(first, cb),
-				    min_u64(last, cb + span - 1));
+		freed += punch_node(cn, h - 1, cb, max_u64(first, cb), min_u64(last, ce));
 		if (cn->total == 0) {
 			free(cn);
 			n->slot[i] = NULL;
@@ -199,27 +319,6 @@ static uint64_t punch_node(struct node *n, unsigned h, uint64_t base,
 	}
 	n->total -= freed;
 	return freed;
-}
-
-/* Drop root levels whose only content is in slot 0, so lookups stay short. */
-static void shrink(struct bmap *m)
-{
-	struct node *r = m->root;
-	if (r->total == 0) {
-		free(r);
-		m->root = NULL;
-		m->height = 0;
-		return;
-	}
-	while (m->height > 1) {
-		r = m->root;
-		struct node *c = r->slot[0];
-		if (!c || c->total != r->total)
-			break;
-		free(r);
-		m->root = c;
-		m->height--;
-	}
 }
 
 uint64_t bmap_punch(struct bmap *m, uint64_t first, uint64_t last)
@@ -235,30 +334,34 @@ uint64_t bmap_punch(struct bmap *m, uint64_t first, uint64_t last)
 
 uint64_t bmap_clear(struct bmap *m)
 {
-	return bmap_punch(m, 0, UINT64_MAX);
+	uint64_t n = m->nblocks;
+	if (m->root)
+		free_subtree(m->root, m->height);
+	bmap_init(m);
+	return n;
 }
 
 static uint64_t count_node(const struct node *n, unsigned h, uint64_t base,
 			   uint64_t first, uint64_t last)
 {
-	unsigned sh = shift_of(h);
-	uint64_t span = UINT64_C(1) << (FAN_SHIFT * h);
-	if (first == base && last - base == span - 1)
+	if (first == base && last - base == reach(h) - 1)
 		return n->total;
 
-	uint64_t cspan = UINT64_C(1) << sh, count = 0;
+	unsigned sh = shift_of(h);
+	uint64_t span = UINT64_C(1) << sh, count = 0;
 	unsigned i1 = (unsigned)min_u64((last - base) >> sh, FAN - 1);
 	for (unsigned i = (unsigned)((first - base) >> sh); i <= i1; i++) {
 		const void *c = n->slot[i];
 		if (!c)
 			continue;
-		if (h == 1) {
-			count++;
-			continue;
-		}
 		uint64_t cb = base + ((uint64_t)i << sh);
-		count += count_node(c, h - 1, cb, max_u64(first, cb),
-				    min_u64(last, cb + cspan - 1));
+		uint64_t lo = max_u64(first, cb), hi = min_u64(last, cb + span - 1);
+		if (h == 1)
+			count++;
+		else if (c == ZERO)
+			count += hi - lo + 1;
+		else
+			count += count_node(c, h - 1, cb, lo, hi);
 	}
 	return count;
 }
@@ -280,8 +383,8 @@ static bool data_node(const struct node *n, unsigned h, uint64_t base,
 		if (!c)
 			continue;
 		uint64_t cb = base + ((uint64_t)i << sh);
-		if (h == 1) {
-			*found = cb;
+		if (h == 1 || c == ZERO) {
+			*found = max_u64(idx, cb);
 			return true;
 		}
 		if (data_node(c, h - 1, cb, max_u64(idx, cb), found))
@@ -310,7 +413,7 @@ static bool hole_node(const struct node *n, unsigned h, uint64_t base,
 			*found = start;
 			return true;
 		}
-		if (h == 1 || ((const struct node *)c)->total == span)
+		if (h == 1 || c == ZERO || ((const struct node *)c)->total == span)
 			continue;
 		if (hole_node(c, h - 1, cb, start, found))
 			return true;

@@ -5,9 +5,11 @@
  *
  * A radix tree with 64 slots per node whose height grows with the largest
  * index, so a file with one byte at 5 GiB costs one block and a few nodes.
- * A slot holds a real block, the shared read-only bmap_zero_block (space
- * reserved by fallocate but never written: it reads as zeros, counts as
- * data and as allocated, and uses no memory), or NULL (a hole).
+ * A slot holds a real block (or a node), NULL (a hole), or the shared
+ * read-only bmap_zero_block: space reserved by fallocate but never written.
+ * That reads as zeros, counts as data and as allocated, and uses no memory;
+ * in a node's slot it stands for its whole subtree, so preallocating a
+ * terabyte costs a few nodes.
  *
  * Not thread-safe: the owner serialises access.
  */
@@ -45,11 +47,17 @@ const char *bmap_get(const struct bmap *m, uint64_t idx);
  */
 char *bmap_write(struct bmap *m, uint64_t idx, bool zero);
 /*
- * Make idx read as zeros while staying allocated: a hole or a real block
- * becomes the zero block. Returns false on ENOMEM (map unchanged).
+ * Make first..last (inclusive) read as zeros while allocated: holes and real
+ * blocks become zero blocks. *added receives how many were holes. Returns
+ * false on ENOMEM or last > BMAP_MAX_INDEX, with part of the range done
+ * (and counted in *added).
  */
-bool bmap_set_zero(struct bmap *m, uint64_t idx);
-/* Make first..last (inclusive) holes. Returns how many slots were filled. */
+bool bmap_fill_zero(struct bmap *m, uint64_t first, uint64_t last, uint64_t *added);
+/*
+ * Make first..last (inclusive) holes. Returns how many blocks went. Best
+ * effort: without memory to split a zero subtree at the edge of the range,
+ * that part stays allocated (it reads as zeros either way).
+ */
 uint64_t bmap_punch(struct bmap *m, uint64_t first, uint64_t last);
 /* How many slots in first..last (inclusive) hold a block. */
 uint64_t bmap_count(const struct bmap *m, uint64_t first, uint64_t last);

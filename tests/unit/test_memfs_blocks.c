@@ -151,13 +151,19 @@ static void test_seek_runs(void)
 	CHECK(m.root == NULL && m.nblocks == 0);
 }
 
+static bool fill1(struct bmap *m, uint64_t idx)
+{
+	uint64_t added;
+	return bmap_fill_zero(m, idx, idx, &added);
+}
+
 static void test_zero_blocks(void)
 {
 	struct bmap m;
-	uint64_t found = 0;
+	uint64_t found = 0, added = 99;
 	bmap_init(&m);
 	/* preallocated space: counted and seen as data, reads as zeros */
-	CHECK(bmap_set_zero(&m, 7));
+	CHECK(bmap_fill_zero(&m, 7, 7, &added) && added == 1);
 	CHECK(bmap_get(&m, 7) == bmap_zero_block);
 	CHECK(m.nblocks == 1);
 	CHECK(bmap_next_data(&m, 0, &found) && found == 7);
@@ -172,7 +178,7 @@ static void test_zero_blocks(void)
 		b[5] = 'q';
 
 	/* zeroing a real block frees it and keeps the slot allocated */
-	CHECK(bmap_set_zero(&m, 7));
+	CHECK(bmap_fill_zero(&m, 7, 7, &added) && added == 0);
 	CHECK(bmap_get(&m, 7) == bmap_zero_block);
 	CHECK(m.nblocks == 1);
 	CHECK(bmap_zero_block[5] == 0);
@@ -188,13 +194,89 @@ static void test_full_leaf_hole(void)
 	bmap_init(&m);
 	/* several completely full leaves: the hole search skips them */
 	for (uint64_t i = 0; i < 64 * 20; i++)
-		CHECK(bmap_set_zero(&m, i));
+		CHECK(fill1(&m, i));
+	CHECK(m.nblocks == 64 * 20);
 	CHECK(bmap_next_hole(&m, 0) == 64 * 20);
 	CHECK(bmap_write(&m, 64 * 64, true) != NULL);
 	CHECK(bmap_next_hole(&m, 0) == 64 * 20);
 	CHECK(bmap_next_hole(&m, 64 * 64) == 64 * 64 + 1);
 	CHECK(bmap_count(&m, 64, 64 * 2 - 1) == 64);
 	CHECK(bmap_clear(&m) == 64 * 20 + 1);
+}
+
+/* A terabyte of preallocation is a handful of zero subtrees. */
+static void test_huge_fill(void)
+{
+	struct bmap m;
+	uint64_t added = 0, found = 0;
+	uint64_t first = IDX(3 * GiB) + 5, last = IDX(1024 * GiB) - 1;
+	uint64_t n = last - first + 1;
+	bmap_init(&m);
+
+	char *b = bmap_write(&m, first + 10, true);
+	CHECK(b != NULL);
+	if (b)
+		b[1] = 'd';
+	CHECK(bmap_fill_zero(&m, first, last, &added));
+	CHECK(added == n - 1);
+	CHECK(m.nblocks == n);
+	CHECK(bmap_count(&m, 0, UINT64_MAX) == n);
+	CHECK(bmap_count(&m, first, first + 99) == 100);
+	CHECK(bmap_count(&m, 0, first) == 1);
+	/* the real block inside was replaced by zeros */
+	CHECK(bmap_get(&m, first + 10) == bmap_zero_block);
+	CHECK(bmap_get(&m, first - 1) == NULL);
+	CHECK(bmap_get(&m, last) == bmap_zero_block);
+	CHECK(bmap_get(&m, last + 1) == NULL);
+	CHECK(bmap_next_data(&m, 0, &found) && found == first);
+	CHECK(bmap_next_data(&m, first + 12345, &found) && found == first + 12345);
+	CHECK(bmap_next_hole(&m, first) == last + 1);
+
+	/* a write deep inside splits the zero subtrees on its path only */
+	uint64_t mid = IDX(512 * GiB) + 3;
+	b = bmap_write(&m, mid, true);
+	CHECK(b != NULL && b != bmap_zero_block);
+	CHECK(b && b[100] == 0);
+	CHECK(m.nblocks == n);
+	CHECK(bmap_get(&m, mid + 1) == bmap_zero_block);
+	CHECK(bmap_get(&m, mid - 1) == bmap_zero_block);
+
+	/* punch a hole across the middle, not aligned to any subtree */
+	uint64_t p0 = mid - 1000, p1 = mid + 70000;
+	CHECK(bmap_punch(&m, p0, p1) == p1 - p0 + 1);
+	CHECK(m.nblocks == n - (p1 - p0 + 1));
+	CHECK(bmap_get(&m, p0 - 1) == bmap_zero_block);
+	CHECK(bmap_get(&m, p0) == NULL);
+	CHECK(bmap_get(&m, p1) == NULL);
+	CHECK(bmap_get(&m, p1 + 1) == bmap_zero_block);
+	CHECK(bmap_next_hole(&m, first) == p0);
+	CHECK(bmap_next_data(&m, p0, &found) && found == p1 + 1);
+	CHECK(bmap_count(&m, 0, UINT64_MAX) == m.nblocks);
+
+	/* truncate-like punch of the tail, then of everything */
+	uint64_t before = m.nblocks;
+	CHECK(bmap_punch(&m, first + 1, UINT64_MAX) == before - 1);
+	CHECK(m.nblocks == 1);
+	CHECK(bmap_get(&m, first) == bmap_zero_block);
+	CHECK(bmap_punch(&m, 0, UINT64_MAX) == 1);
+	CHECK(m.nblocks == 0 && m.root == NULL && m.height == 0);
+}
+
+/* Filling partly preallocated, partly written ranges counts only holes. */
+static void test_fill_mixed(void)
+{
+	struct bmap m;
+	uint64_t added = 0;
+	bmap_init(&m);
+	CHECK(bmap_write(&m, 100, false) != NULL);
+	CHECK(bmap_fill_zero(&m, 90, 95, &added) && added == 6);
+	CHECK(bmap_fill_zero(&m, 80, 200, &added) && added == 121 - 7);
+	CHECK(m.nblocks == 121);
+	CHECK(bmap_get(&m, 100) == bmap_zero_block);
+	CHECK(bmap_fill_zero(&m, 80, 200, &added) && added == 0);
+	CHECK(!bmap_fill_zero(&m, 0, BMAP_MAX_INDEX + 1, &added));
+	CHECK(m.nblocks == 121);
+	CHECK(bmap_clear(&m) == 121);
 }
 
 int main(void)
@@ -205,6 +287,8 @@ int main(void)
 	test_seek_runs();
 	test_zero_blocks();
 	test_full_leaf_hole();
+	test_huge_fill();
+	test_fill_mixed();
 	if (failures) {
 		fprintf(stderr, "test_memfs_blocks: %d check(s) failed\n", failures);
 		return 1;
