@@ -427,6 +427,8 @@ struct furi_config {
 	bool allow_other;		/* other users may access the mount */
 	bool default_permissions;	/* the kernel checks modes and owners */
 	bool read_only;			/* mount MS_RDONLY */
+	bool suid;			/* honour setuid bits (default: nosuid) */
+	bool dev;			/* honour device nodes (default: nodev) */
 	unsigned max_read;		/* 0: same as max_write */
 	/* INIT */
 	unsigned max_write;		/* default 1 MiB (clamped to the kernel's page limit) */

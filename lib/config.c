@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* config.c - session options: defaults, "-o key[=value]" parsing, help. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+
+/*
+ * Defaults. Each depth entry owns a payload buffer of max_write bytes, so
+ * memory is queues x depth x max_write; see docs/TUNING.md for the
+ * measurements behind these numbers.
+ */
+#define DEFAULT_MAX_WRITE	(1u << 20)
+#define DEFAULT_QUEUE_DEPTH	64
+#define DEFAULT_LEGACY_THREADS	0	/* 0: one per possible CPU, at least 2 */
+
+void furi_config_init(struct furi_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_write = DEFAULT_MAX_WRITE;
+	cfg->transport = FURI_TRANSPORT_AUTO;
+	cfg->queue_depth = DEFAULT_QUEUE_DEPTH;
+	cfg->legacy_threads = DEFAULT_LEGACY_THREADS;
+	cfg->pin_threads = true;
+}
+
+/* Parse a size: digits with an optional K, M or G (powers of 1024). */
+static int parse_size(const char *s, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int set_uint(unsigned *field, const char *key, const char *val, unsigned lo,
+		    unsigned hi, char *err, size_t errlen)
+{
+	unsigned long long v;
+
+	if (!val || parse_size(val, &v) || v < lo || v > hi)
+		return furi_seterr(err, errlen, EINVAL,
+				   "bad value for -o %s: '%s' (expected a number from %u to %u)",
+				   key, val ? val : "", lo, hi);
+	*field = (unsigned)v;
+	return 0;
+}
+
+static int set_flag(bool *field, const char *key, const char *val, char *err, size_t errlen)
+{
+	if (val)
+		return furi_seterr(err, errlen, EINVAL, "-o %s takes no value (got '%s')", key, val);
+	*field = true;
+	return 0;
+}
+
+int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen)
+{
+	char *val = strchr(opt, '=');
+	const char *key = opt;
+
+	if (val)
+		*val++ = '\0';
+
+	if (!strcmp(key, "fsname")) {
+		if (!val || !*val)
+			return furi_seterr(err, errlen, EINVAL, "-o fsname needs a value");
+		cfg->fsname = val;
+		return 0;
+	}
+	if (!strcmp(key, "subtype")) {
+		if (!val || !*val)
+			return furi_seterr(err, errlen, EINVAL, "-o subtype needs a value");
+		cfg->subtype = val;
+		return 0;
+	}
+	if (!strcmp(key, "allow_other"))
+		return set_flag(&cfg->allow_other, key, val, err, errlen);
+	if (!strcmp(key, "default_permissions"))
+		return set_flag(&cfg->default_permissions, key, val, err, errlen);
+	if (!strcmp(key, "ro"))
+		return set_flag(&cfg->read_only, key, val, err, errlen);
+	if (!strcmp(key, "rw")) {
+		cfg->read_only = false;
+		return val ? furi_seterr(err, errlen, EINVAL, "-o rw takes no value") : 0;
+	}
+	if (!strcmp(key, "suid"))
+		return set_flag(&cfg->suid, key, val, err, errlen);
+	if (!strcmp(key, "dev"))
+		return set_flag(&cfg->dev, key, val, err, errlen);
+	if (!strcmp(key, "writeback_cache"))
+		return set_flag(&cfg->writeback_cache, key, val, err, errlen);
+	if (!strcmp(key, "max_read"))
+		return set_uint(&cfg->max_read, key, val, 4096, 1u << 30, err, errlen);
+	if (!strcmp(key, "max_write"))
+		return set_uint(&cfg->max_write, key, val, 4096, 16u << 20, err, errlen);
+	if (!strcmp(key, "max_readahead"))
+		return set_uint(&cfg->max_readahead, key, val, 0, 1u << 30, err, errlen);
+	if (!strcmp(key, "max_background"))
+		return set_uint(&cfg->max_background, key, val, 1, 65535, err, errlen);
+	if (!strcmp(key, "congestion_threshold"))
+		return set_uint(&cfg->congestion_threshold, key, val, 1, 65535, err, errlen);
+	if (!strcmp(key, "queue_depth"))
+		return set_uint(&cfg->queue_depth, key, val, 1, 4096, err, errlen);
+	if (!strcmp(key, "uring_threads"))
+		return set_uint(&cfg->uring_threads, key, val, 1, 4096, err, errlen);
+	if (!strcmp(key, "threads"))
+		return set_uint(&cfg->legacy_threads, key, val, 1, 1024, err, errlen);
+	if (!strcmp(key, "spin_us"))
+		return set_uint(&cfg->spin_us, key, val, 0, 1000000, err, errlen);
+	if (!strcmp(key, "nopin")) {
+		if (val)
+			return furi_seterr(err, errlen, EINVAL, "-o nopin takes no value");
+		cfg->pin_threads = false;
+		return 0;
+	}
+	if (!strcmp(key, "transport")) {
+		if (val && !strcmp(val, "auto"))
+			cfg->transport = FURI_TRANSPORT_AUTO;
+		else if (val && (!strcmp(val, "uring") || !strcmp(val, "io_uring")))
+			cfg->transport = FURI_TRANSPORT_URING;
+		else if (val && (!strcmp(val, "legacy") || !strcmp(val, "dev_fuse")))
+			cfg->transport = FURI_TRANSPORT_LEGACY;
+		else
+			return furi_seterr(err, errlen, EINVAL,
+					   "bad value for -o transport: '%s' (expected auto, uring or legacy)",
+					   val ? val : "");
+		return 0;
+	}
+	if (val)
+		val[-1] = '=';	/* give the option back intact to the next parser */
+	return -ENOENT;
+}
+
+const char *furi_config_help(void)
+{
+	return
+"Mount options (libfuri):\n"
+"  -o fsname=NAME          source shown in /proc/mounts (default: the filesystem's name)\n"
+"  -o subtype=NAME         type shown as fuse.NAME\n"
+"  -o allow_other          let other users access the mount (non-root needs\n"
+"                          user_allow_other in /etc/fuse.conf)\n"
+"  -o default_permissions  let the kernel check modes and owners\n"
+"  -o ro | rw              mount read-only or read-write (default rw)\n"
+"  -o suid, -o dev         honour setuid bits and device nodes (off by default)\n"
+"  -o max_read=BYTES       largest READ the kernel sends\n"
+"  -o max_write=BYTES      largest WRITE the kernel sends (default 1M); each io_uring\n"
+"                          entry holds a buffer of this size\n"
+"  -o max_readahead=BYTES  readahead window (default: the kernel's)\n"
+"  -o max_background=N     asynchronous requests in flight: readahead, writeback,\n"
+"                          O_DIRECT AIO (default: queues x queue_depth)\n"
+"  -o congestion_threshold=N  (default: 3/4 of max_background)\n"
+"  -o writeback_cache      cache writes in the kernel and write back later\n"
+"\n"
+"Transport options:\n"
+"  -o transport=auto|uring|legacy\n"
+"                          auto (default): io_uring when the kernel offers it and\n"
+"                          every queue registers, else /dev/fuse with the reason\n"
+"                          printed; uring: io_uring or fail; legacy: /dev/fuse only\n"
+"  -o queue_depth=N        io_uring entries per queue (default 64). The kernel routes\n"
+"                          all requests of a CPU to that CPU's queue, so one client at\n"
+"                          queue depth N needs N entries\n"
+"  -o uring_threads=N      serve the per-CPU queues with N threads (default: one\n"
+"                          pinned thread per queue)\n"
+"  -o threads=N            /dev/fuse worker threads (default: one per CPU, at least 2)\n"
+"  -o spin_us=N            busy-poll N microseconds for more work before sleeping\n"
+"                          (default 0: off)\n"
+"  -o nopin                do not pin queue threads to their CPUs\n";
+}

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mount.c - put a FUSE connection on a mountpoint and take it off again:
+ * mount(2) as root, fusermount3 (setuid helper from the fuse3 package)
+ * otherwise. Every failure says what went wrong and how to fix it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Append ",item" (or "item" first) to an option string. */
+static int opt_add(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int opt_add(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(buf);
+	va_list ap;
+	int n;
+
+	if (used && used + 1 < len)
+		buf[used++] = ',';
+	va_start(ap, fmt);
+	n = vsnprintf(buf + used, len - used, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len - used ? -ENAMETOOLONG : 0;
+}
+
+/* fsname and subtype end up in a comma-separated list: refuse what would break it. */
+static int check_opt_value(const char *what, const char *v, char *err, size_t errlen)
+{
+	if (v && strpbrk(v, ",\\ \t\n"))
+		return furi_seterr(err, errlen, EINVAL,
+				   "-o %s=%s: commas, spaces and backslashes are not allowed", what, v);
+	return 0;
+}
+
+static int check_mountpoint(struct furi_session *se, const char *mountpoint, char *err,
+			    size_t errlen)
+{
+	struct furi_mountinfo mi;
+	struct stat st;
+	int r;
+
+	r = furi_path_absolute(mountpoint, se->mountpoint, sizeof(se->mountpoint));
+	if (r)
+		return furi_seterr(err, errlen, -r, "mountpoint %s: %s", mountpoint, strerror(-r));
+	if (stat(se->mountpoint, &st)) {
+		int e = errno;
+
+		if (e == ENOENT)
+			return furi_seterr(err, errlen, e,
+					   "mountpoint %s does not exist (fix: mkdir -p %s)",
+					   se->mountpoint, se->mountpoint);
+		if (e == ENOTCONN)
+			return furi_seterr(err, errlen, e,
+					   "%s is a FUSE mount whose server has died (fix: umount %s)",
+					   se->mountpoint, se->mountpoint);
+		return furi_seterr(err, errlen, e, "cannot use mountpoint %s: %s", se->mountpoint,
+				   strerror(e));
+	}
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return furi_seterr(err, errlen, ENOTDIR,
+				   "mountpoint %s is not a directory (fix: give an existing directory)",
+				   se->mountpoint);
+	if (furi_mountinfo_find(se->mountpoint, &mi) == 0)
+		return furi_seterr(err, errlen, EBUSY,
+				   "%s is already a mountpoint (%s) (fix: umount %s, or use another directory)",
+				   se->mountpoint, mi.fstype, se->mountpoint);
+	se->root_mode = st.st_mode & S_IFMT;
+	return 0;
+}
+
+static int mount_syscall(struct furi_session *se, char *err, size_t errlen)
+{
+	const struct furi_config *cfg = &se->cfg;
+	char opts[512] = "", type[128];
+	unsigned long flags = 0;
+	int fd, r;
+
+	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT || e == ENODEV || e == ENXIO)
+			return furi_seterr(err, errlen, e,
+					   "/dev/fuse is missing: the fuse module is not loaded (fix: modprobe fuse)");
+		return furi_seterr(err, errlen, e, "cannot open /dev/fuse: %s", strerror(e));
+	}
+	r = opt_add(opts, sizeof(opts), "fd=%d,rootmode=%o,user_id=%u,group_id=%u", fd,
+		    (unsigned)se->root_mode, (unsigned)geteuid(), (unsigned)getegid());
+	if (!r && cfg->allow_other)
+		r = opt_add(opts, sizeof(opts), "allow_other");
+	if (!r && cfg->default_permissions)
+		r = opt_add(opts, sizeof(opts), "default_permissions");
+	if (!r && cfg->max_read)
+		r = opt_add(opts, sizeof(opts), "max_read=%u", cfg->max_read);
+	if (r || snprintf(type, sizeof(type), "fuse%s%s", cfg->subtype ? "." : "",
+			  cfg->subtype ? cfg->subtype : "") >= (int)sizeof(type)) {
+		close(fd);
+		return furi_seterr(err, errlen, EINVAL, "mount options too long");
+	}
+	if (!cfg->suid)
+		flags |= MS_NOSUID;
+	if (!cfg->dev)
+		flags |= MS_NODEV;
+	if (cfg->read_only)
+		flags |= MS_RDONLY;
+	if (mount(cfg->fsname ? cfg->fsname : "furi", se->mountpoint, type, flags, opts)) {
+		int e = errno;
+
+		close(fd);
+		if (e == EPERM)
+			return furi_seterr(err, errlen, e,
+					   "not permitted to mount %s (fix: run as root, or install fuse3 for fusermount3)",
+					   se->mountpoint);
+		if (e == ENODEV)
+			return furi_seterr(err, errlen, e,
+					   "the kernel does not know filesystem type %s (fix: modprobe fuse)", type);
+		return furi_seterr(err, errlen, e, "mount on %s failed: %s", se->mountpoint,
+				   strerror(e));
+	}
+	se->fd = fd;
+	return 0;
+}
+
+/* Receive the /dev/fuse fd fusermount3 opened for us. */
+static int receive_fd(int sock)
+{
+	char byte;
+	struct iovec iov = { &byte, 1 };
+	union {
+		struct cmsghdr hdr;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd;
+
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd;
+}
+
+static int run_fusermount(char *const argv[], int commfd)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (commfd >= 0) {
+			char env[16];
+
+			snprintf(env, sizeof(env), "%d", commfd);
+			setenv("_FUSE_COMMFD", env, 1);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128;
+}
+
+static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
+{
+	const struct furi_config *cfg = &se->cfg;
+	char opts[512] = "";
+	char *argv[] = { "fusermount3", "-o", opts, "--", se->mountpoint, NULL };
+	int sv[2], r, fd;
+
+	r = opt_add(opts, sizeof(opts), "fsname=%s", cfg->fsname ? cfg->fsname : "furi");
+	if (!r && cfg->subtype)
+		r = opt_add(opts, sizeof(opts), "subtype=%s", cfg->subtype);
+	if (!r && cfg->allow_other)
+		r = opt_add(opts, sizeof(opts), "allow_other");
+	if (!r && cfg->default_permissions)
+		r = opt_add(opts, sizeof(opts), "default_permissions");
+	if (!r && cfg->max_read)
+		r = opt_add(opts, sizeof(opts), "max_read=%u", cfg->max_read);
+	if (!r && cfg->read_only)
+		r = opt_add(opts, sizeof(opts), "ro");
+	if (!r)
+		r = opt_add(opts, sizeof(opts), "nosuid,nodev");
+	if (r)
+		return furi_seterr(err, errlen, EINVAL, "mount options too long");
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return furi_seterr(err, errlen, errno, "socketpair: %s", strerror(errno));
+	fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+	r = run_fusermount(argv, sv[1]);
+	close(sv[1]);
+	fd = r == 0 ? receive_fd(sv[0]) : -1;
+	close(sv[0]);
+	if (r == 127)
+		return furi_seterr(err, errlen, EPERM,
+				   "cannot mount as a user without fusermount3 (fix: apt install fuse3, or run as root)");
+	if (r != 0 || fd < 0)
+		return furi_seterr(err, errlen, EPERM,
+				   "fusermount3 could not mount %s (see its message above)",
+				   se->mountpoint);
+	se->fd = fd;
+	se->mounted_by_fusermount = true;
+	return 0;
+}
+
+int furi_mount(struct furi_session *se, const char *mountpoint, char *err, size_t errlen)
+{
+	struct furi_mountinfo mi;
+	int r;
+
+	r = check_opt_value("fsname", se->cfg.fsname, err, errlen);
+	if (!r)
+		r = check_opt_value("subtype", se->cfg.subtype, err, errlen);
+	if (!r)
+		r = check_mountpoint(se, mountpoint, err, errlen);
+	if (r)
+		return r;
+	r = geteuid() == 0 ? mount_syscall(se, err, errlen) : mount_fusermount(se, err, errlen);
+	if (r)
+		return r;
+	se->mounted = true;
+	if (furi_mountinfo_find(se->mountpoint, &mi) == 0) {
+		se->dev_major = mi.major;
+		se->dev_minor = mi.minor;
+	}
+	return 0;
+}
+
+void furi_unmount(struct furi_session *se)
+{
+	struct furi_mountinfo mi;
+
+	if (!se->mounted)
+		return;
+	se->mounted = false;
+	/* Never take down a mount that is not ours (say, one stacked on top later). */
+	if (furi_mountinfo_find(se->mountpoint, &mi) ||
+	    mi.major != se->dev_major || mi.minor != se->dev_minor)
+		return;
+	if (se->mounted_by_fusermount) {
+		char *argv[] = { "fusermount3", "-u", "-z", "--", se->mountpoint, NULL };
+
+		if (run_fusermount(argv, -1))
+			furi_warn("fusermount3 -u %s failed", se->mountpoint);
+		return;
+	}
+	/* Lazily when busy: open files keep working and the session ends when they close. */
+	if (umount2(se->mountpoint, UMOUNT_NOFOLLOW) && errno == EBUSY &&
+	    umount2(se->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW))
+		furi_warn("cannot unmount %s: %s", se->mountpoint, strerror(errno));
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.c - per-channel counters on the request path. A queue's counters
+ * have exactly one writer, so plain relaxed load+store is enough and costs
+ * no locked instruction; the /dev/fuse channel is shared by its workers and
+ * uses atomic adds.
+ */
+#include <stdatomic.h>
+#include <time.h>
+
+#include "internal.h"
+
+uint64_t furi_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void stat_add(const struct furi_chan *chan, uint64_t *field, uint64_t n)
+{
+	_Atomic uint64_t *p = (_Atomic uint64_t *)field;
+
+	if (chan->shared_stats)
+		atomic_fetch_add_explicit(p, n, memory_order_relaxed);
+	else
+		atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + n,
+				      memory_order_relaxed);
+}
+
+void furi_stats_received(struct furi_chan *chan, uint32_t opcode, size_t bytes)
+{
+	struct furi_chan_stats *s = chan->stats;
+
+	stat_add(chan, &s->received, 1);
+	stat_add(chan, &s->bytes_in, bytes);
+	if (opcode < FURI_OPCODE_MAX)
+		stat_add(chan, &s->ops[opcode], 1);
+}
+
+static unsigned lat_bucket(uint64_t ns)
+{
+	unsigned b = ns ? 63u - (unsigned)__builtin_clzll(ns) : 0;
+
+	return b < FURI_LAT_BUCKETS ? b : FURI_LAT_BUCKETS - 1;
+}
+
+void furi_stats_replied(struct furi_chan *chan, uint64_t t_start, int error, size_t bytes)
+{
+	struct furi_chan_stats *s = chan->stats;
+
+	stat_add(chan, &s->replied, 1);
+	stat_add(chan, &s->bytes_out, bytes);
+	if (error)
+		stat_add(chan, &s->errors, 1);
+	stat_add(chan, &s->lat[lat_bucket(furi_now_ns() - t_start)], 1);
+}
+
+void furi_stats_malformed(struct furi_chan *chan)
+{
+	stat_add(chan, &chan->stats->malformed, 1);
+}
+
+uint64_t furi_lat_percentile(const uint64_t lat[FURI_LAT_BUCKETS], double pct)
+{
+	uint64_t total = 0, seen = 0, rank;
+	unsigned i;
+
+	for (i = 0; i < FURI_LAT_BUCKETS; i++)
+		total += lat[i];
+	if (!total)
+		return 0;
+	rank = (uint64_t)((double)total * pct / 100.0);
+	if (rank >= total)
+		rank = total - 1;
+	for (i = 0; i < FURI_LAT_BUCKETS; i++) {
+		if (seen + lat[i] > rank) {
+			/* Interpolate inside [2^i, 2^(i+1)). */
+			uint64_t lo = 1ull << i;
+			double frac = (double)(rank - seen) / (double)lat[i];
+
+			return lo + (uint64_t)(frac * (double)lo);
+		}
+		seen += lat[i];
+	}
+	return 1ull << (FURI_LAT_BUCKETS - 1);
+}
+
+static const char *const opcode_names[FURI_OPCODE_MAX] = {
+	[FUSE_LOOKUP] = "LOOKUP", [FUSE_FORGET] = "FORGET", [FUSE_GETATTR] = "GETATTR",
+	[FUSE_SETATTR] = "SETATTR", [FUSE_READLINK] = "READLINK", [FUSE_SYMLINK] = "SYMLINK",
+	[FUSE_MKNOD] = "MKNOD", [FUSE_MKDIR] = "MKDIR", [FUSE_UNLINK] = "UNLINK",
+	[FUSE_RMDIR] = "RMDIR", [FUSE_RENAME] = "RENAME", [FUSE_LINK] = "LINK",
+	[FUSE_OPEN] = "OPEN", [FUSE_READ] = "READ", [FUSE_WRITE] = "WRITE",
+	[FUSE_STATFS] = "STATFS", [FUSE_RELEASE] = "RELEASE", [FUSE_FSYNC] = "FSYNC",
+	[FUSE_SETXATTR] = "SETXATTR", [FUSE_GETXATTR] = "GETXATTR",
+	[FUSE_LISTXATTR] = "LISTXATTR", [FUSE_REMOVEXATTR] = "REMOVEXATTR",
+	[FUSE_FLUSH] = "FLUSH", [FUSE_INIT] = "INIT", [FUSE_OPENDIR] = "OPENDIR",
+	[FUSE_READDIR] = "READDIR", [FUSE_RELEASEDIR] = "RELEASEDIR",
+	[FUSE_FSYNCDIR] = "FSYNCDIR", [FUSE_GETLK] = "GETLK", [FUSE_SETLK] = "SETLK",
+	[FUSE_SETLKW] = "SETLKW", [FUSE_ACCESS] = "ACCESS", [FUSE_CREATE] = "CREATE",
+	[FUSE_INTERRUPT] = "INTERRUPT", [FUSE_BMAP] = "BMAP", [FUSE_DESTROY] = "DESTROY",
+	[FUSE_IOCTL] = "IOCTL", [FUSE_POLL] = "POLL", [FUSE_NOTIFY_REPLY] = "NOTIFY_REPLY",
+	[FUSE_BATCH_FORGET] = "BATCH_FORGET", [FUSE_FALLOCATE] = "FALLOCATE",
+	[FUSE_READDIRPLUS] = "READDIRPLUS", [FUSE_RENAME2] = "RENAME2",
+	[FUSE_LSEEK] = "LSEEK", [FUSE_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
+	[FUSE_SETUPMAPPING] = "SETUPMAPPING", [FUSE_REMOVEMAPPING] = "REMOVEMAPPING",
+	[FUSE_SYNCFS] = "SYNCFS", [FUSE_TMPFILE] = "TMPFILE", [FUSE_STATX] = "STATX",
+	[FUSE_COPY_FILE_RANGE_64] = "COPY_FILE_RANGE_64",
+};
+
+const char *furi_opcode_name(unsigned opcode)
+{
+	return opcode < FURI_OPCODE_MAX ? opcode_names[opcode] : NULL;
+}

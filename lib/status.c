@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * status.c - the status file of a running session (see status.h), and the
+ * mountinfo and path helpers the server and `furi status` share. None of
+ * these touch the FUSE mount itself, so they work on a dead or hung mount.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int furi_status_dir(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (geteuid() == 0)
+		n = snprintf(buf, len, "/run/furi");
+	else if (xdg && *xdg == '/')
+		n = snprintf(buf, len, "%s/furi", xdg);
+	else
+		n = snprintf(buf, len, "/tmp/furi-%u", (unsigned)geteuid());
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int furi_status_path(char *buf, size_t len, unsigned major, unsigned minor)
+{
+	char dir[200];
+	int n;
+
+	if (furi_status_dir(dir, sizeof(dir)))
+		return -ENAMETOOLONG;
+	n = snprintf(buf, len, "%s/%u-%u.status", dir, major, minor);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int furi_path_absolute(const char *path, char *buf, size_t len)
+{
+	char tmp[PATH_MAX * 2];
+	char *parts[PATH_MAX / 2];
+	size_t nparts = 0, used = 0, i;
+	char *save = NULL, *tok;
+
+	if (!path || !*path)
+		return -EINVAL;
+	if (path[0] == '/') {
+		if (strlen(path) >= sizeof(tmp))
+			return -ENAMETOOLONG;
+		strcpy(tmp, path);
+	} else {
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		if ((size_t)snprintf(tmp, sizeof(tmp), "%s/%s", cwd, path) >= sizeof(tmp))
+			return -ENAMETOOLONG;
+	}
+	for (tok = strtok_r(tmp, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(tok, "."))
+			continue;
+		if (!strcmp(tok, "..")) {
+			if (nparts)
+				nparts--;
+			continue;
+		}
+		if (nparts == FURI_ARRAY_SIZE(parts))
+			return -ENAMETOOLONG;
+		parts[nparts++] = tok;
+	}
+	if (nparts == 0) {
+		if (len < 2)
+			return -ENAMETOOLONG;
+		strcpy(buf, "/");
+		return 0;
+	}
+	for (i = 0; i < nparts; i++) {
+		size_t n = strlen(parts[i]);
+
+		if (used + n + 2 > len)
+			return -ENAMETOOLONG;
+		buf[used++] = '/';
+		memcpy(buf + used, parts[i], n);
+		used += n;
+	}
+	buf[used] = '\0';
+	return 0;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 4;
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+}
+
+int furi_mountinfo_find(const char *path, struct furi_mountinfo *mi)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int found = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &cap, f) > 0) {
+		/* id parent major:minor root mountpoint opts [optional...] - fstype source superopts */
+		char *save = NULL, *fields[6], *sep, *tail;
+		unsigned maj, min;
+		int i;
+
+		fields[0] = strtok_r(line, " ", &save);
+		for (i = 1; i < 6 && fields[i - 1]; i++)
+			fields[i] = strtok_r(NULL, " ", &save);
+		if (i < 6 || !fields[4] || sscanf(fields[2], "%u:%u", &maj, &min) != 2)
+			continue;
+		unescape(fields[4]);
+		if (strcmp(fields[4], path))
+			continue;
+		tail = save ? save : "";
+		sep = strstr(tail, " - ");
+		if (!sep && !strncmp(tail, "- ", 2))
+			sep = tail - 1;
+		mi->major = maj;
+		mi->minor = min;
+		mi->fstype[0] = mi->source[0] = '\0';
+		if (sep) {
+			char *fs_save = NULL, *fstype, *source;
+
+			fstype = strtok_r(sep + 3, " ", &fs_save);
+			source = fstype ? strtok_r(NULL, " ", &fs_save) : NULL;
+			if (fstype)
+				snprintf(mi->fstype, sizeof(mi->fstype), "%s", fstype);
+			if (source) {
+				unescape(source);
+				snprintf(mi->source, sizeof(mi->source), "%s", source);
+			}
+		}
+		found = 0;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+int furi_status_create(struct furi_session *se, unsigned nchan, char *err, size_t errlen)
+{
+	char dir[200];
+	size_t size = sizeof(struct furi_status) + (size_t)nchan * sizeof(struct furi_chan_stats);
+	struct furi_status *st;
+	int fd;
+
+	size = (size + FURI_PAGE_SIZE - 1) & ~(size_t)(FURI_PAGE_SIZE - 1);
+	if (furi_status_dir(dir, sizeof(dir)) ||
+	    furi_status_path(se->status_path, sizeof(se->status_path), se->dev_major, se->dev_minor))
+		return furi_seterr(err, errlen, ENAMETOOLONG, "status directory name too long");
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return furi_seterr(err, errlen, errno, "cannot create %s: %s", dir, strerror(errno));
+	fd = open(se->status_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return furi_seterr(err, errlen, errno, "cannot create %s: %s", se->status_path,
+				   strerror(errno));
+	if (ftruncate(fd, (off_t)size)) {
+		int e = errno;
+
+		close(fd);
+		unlink(se->status_path);
+		return furi_seterr(err, errlen, e, "cannot size %s: %s", se->status_path, strerror(e));
+	}
+	st = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (st == MAP_FAILED) {
+		int e = errno;
+
+		unlink(se->status_path);
+		return furi_seterr(err, errlen, e, "cannot map %s: %s", se->status_path, strerror(e));
+	}
+	st->magic = FURI_STATUS_MAGIC;
+	st->version = FURI_STATUS_VERSION;
+	st->size = (uint32_t)size;
+	st->pid = getpid();
+	st->state = FURI_STATE_STARTING;
+	st->dev_major = se->dev_major;
+	st->dev_minor = se->dev_minor;
+	st->nchan = 0;
+	snprintf(st->mountpoint, sizeof(st->mountpoint), "%s", se->mountpoint);
+	snprintf(st->fs, sizeof(st->fs), "%s", se->cfg.status_name ? se->cfg.status_name : "furi");
+	se->status = st;
+	se->status_size = size;
+	se->nchan_used = 0;
+	(void)nchan;
+	return 0;
+}
+
+struct furi_chan_stats *furi_status_chan(struct furi_session *se, const char *name,
+					 enum furi_chan_kind kind, int cpu)
+{
+	struct furi_status *st = se->status;
+	size_t cap = (se->status_size - sizeof(*st)) / sizeof(struct furi_chan_stats);
+	struct furi_chan_stats *cs;
+
+	if (se->nchan_used >= cap)
+		return NULL;
+	cs = &st->chan[se->nchan_used++];
+	memset(cs, 0, sizeof(*cs));
+	snprintf(cs->name, sizeof(cs->name), "%s", name);
+	cs->kind = kind;
+	cs->cpu = cpu;
+	atomic_store_explicit((_Atomic uint32_t *)&st->nchan, se->nchan_used, memory_order_release);
+	return cs;
+}
+
+void furi_status_publish(struct furi_session *se, enum furi_status_state state)
+{
+	struct furi_status *st = se->status;
+
+	if (!st)
+		return;
+	st->proto_major = se->conn.proto_major;
+	st->proto_minor = se->conn.proto_minor;
+	st->uring = se->uring_active;
+	st->max_write = se->conn.max_write;
+	st->max_pages = se->max_pages;
+	st->max_background = se->conn.max_background;
+	st->congestion_threshold = se->conn.congestion_threshold;
+	st->want = se->want;
+	snprintf(st->transport_line, sizeof(st->transport_line), "%s", se->transport_line);
+	snprintf(st->fallback_reason, sizeof(st->fallback_reason), "%s", se->fallback_reason);
+	atomic_store_explicit((_Atomic uint32_t *)&st->state, state, memory_order_release);
+}
+
+void furi_status_remove(struct furi_session *se)
+{
+	if (!se->status)
+		return;
+	munmap(se->status, se->status_size);
+	se->status = NULL;
+	unlink(se->status_path);
+}

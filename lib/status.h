@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * status.h - the status file a running server publishes and `furi status`
+ * reads: a small shared-memory file with the session's facts and one block
+ * of counters per channel (an io_uring queue, or the /dev/fuse workers).
+ *
+ * The server's hot path writes counters straight into this mapping, so
+ * reading them costs the server nothing. Each channel's counters have one
+ * writer (its queue thread) except the /dev/fuse channel, whose workers use
+ * atomic adds.
+ */
+#ifndef FURI_STATUS_H
+#define FURI_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kernel_abi.h"
+
+#define FURI_STATUS_MAGIC	0x7375746174736972ULL	/* "ristats" */
+#define FURI_STATUS_VERSION	1
+#define FURI_LAT_BUCKETS	40	/* bucket i: latency in [2^i, 2^(i+1)) ns */
+
+enum furi_chan_kind {
+	FURI_CHAN_URING = 1,
+	FURI_CHAN_DEV_FUSE = 2,
+};
+
+struct furi_chan_stats {
+	char name[16];			/* "queue0", "dev_fuse" */
+	uint32_t kind;			/* enum furi_chan_kind */
+	int32_t cpu;			/* the queue's CPU; -1 for /dev/fuse */
+	uint64_t received;		/* requests taken from the kernel */
+	uint64_t replied;		/* replies sent (received - replied = in flight) */
+	uint64_t errors;		/* replies with an error */
+	uint64_t bytes_in;		/* request bytes, headers included */
+	uint64_t bytes_out;		/* reply bytes, headers included */
+	uint64_t malformed;		/* requests rejected by the decoder */
+	uint64_t ops[FURI_OPCODE_MAX];	/* requests by opcode */
+	uint64_t lat[FURI_LAT_BUCKETS];	/* receive-to-reply latency */
+} __attribute__((aligned(64)));
+
+enum furi_status_state {
+	FURI_STATE_STARTING = 1,
+	FURI_STATE_RUNNING = 2,
+	FURI_STATE_STOPPING = 3,
+};
+
+struct furi_status {
+	uint64_t magic;
+	uint32_t version;
+	uint32_t size;			/* bytes of the whole file */
+	int32_t pid;
+	uint32_t state;			/* enum furi_status_state */
+	uint32_t dev_major, dev_minor;	/* of the mount, as in /proc/self/mountinfo */
+	uint32_t proto_major, proto_minor;
+	uint32_t uring;			/* 1 when io_uring queues serve requests */
+	uint32_t queues;		/* io_uring queues (possible CPUs), 0 if none */
+	uint32_t uring_threads;
+	uint32_t depth;			/* entries per queue */
+	uint32_t legacy_threads;	/* /dev/fuse workers */
+	uint32_t max_write;
+	uint32_t max_pages;
+	uint32_t max_background;
+	uint32_t congestion_threshold;
+	uint32_t nchan;
+	uint64_t payload_bytes;		/* per io_uring entry */
+	uint64_t buffer_bytes;		/* every transport buffer together */
+	uint64_t want;			/* INIT flags in effect */
+	char mountpoint[1024];
+	char fs[64];
+	char transport_line[512];	/* what furi_session_transport_line() says */
+	char fallback_reason[384];	/* why io_uring is not in use; empty if it is */
+	struct furi_chan_stats chan[];
+};
+
+/* Where status files live: /run/furi for root, else $XDG_RUNTIME_DIR/furi or /tmp/furi-UID. */
+int furi_status_dir(char *buf, size_t len);
+/* The status file of the mount with this device number. */
+int furi_status_path(char *buf, size_t len, unsigned major, unsigned minor);
+
+/* Approximate latency percentile (0 < pct < 100) in nanoseconds from a histogram. */
+uint64_t furi_lat_percentile(const uint64_t lat[FURI_LAT_BUCKETS], double pct);
+/* Name of an opcode ("LOOKUP"), or NULL if unknown. */
+const char *furi_opcode_name(unsigned opcode);
+
+/* Find the mount at path in /proc/self/mountinfo (last one wins). Returns 0 or -ENOENT. */
+struct furi_mountinfo {
+	unsigned major, minor;
+	char fstype[64];
+	char source[256];
+};
+int furi_mountinfo_find(const char *path, struct furi_mountinfo *mi);
+/* Make path absolute and clean (".", "..", "//") without touching the filesystem. */
+int furi_path_absolute(const char *path, char *buf, size_t len);
+
+#endif /* FURI_STATUS_H */

@@ -1,0 +1,873 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * transport_uring.c - FUSE-over-io_uring: one queue per possible CPU, each
+ * with `depth` entries (a header buffer and a payload buffer registered
+ * with the kernel), served by threads that own one io_uring each.
+ *
+ * The rules this file lives by (see docs/ARCHITECTURE.md):
+ *  - Buffers are allocated and touched by the thread that serves them, on
+ *    its CPU, before INIT is answered; nothing faults later.
+ *  - REGISTER goes out only after the INIT reply (earlier ones get EAGAIN).
+ *  - The kernel blocks every request until each queue has an entry. If a
+ *    REGISTER fails, the queue that failed registers nothing more, so the
+ *    ring can never become ready and the kernel serves /dev/fuse instead;
+ *    the session says so. A half-ready ring never hangs a mount.
+ *  - A ring is touched by its own thread only. A reply from any other
+ *    thread is pushed on a lock-free list and the thread is woken by an
+ *    eventfd; liburing's SQ is single-producer.
+ *  - One loop turn: handle every CQE, queue a COMMIT_AND_FETCH per reply,
+ *    then one submit-and-wait.
+ *  - Backend I/O of handlers (furi_io_*) goes on the same ring, into and
+ *    out of the registered payload buffers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* The low bits of user_data say what completed; pointers are 8-aligned. */
+enum {
+	TAG_CMD = 0,	/* REGISTER or COMMIT_AND_FETCH of an entry */
+	TAG_IO = 1,	/* backend I/O of an entry's request */
+	TAG_WAKE = 2,	/* the thread's eventfd: replies from other threads */
+	TAG_MASK = 7,
+};
+
+/* Registered fixed files: /dev/fuse is index 0. */
+#define FUSE_FILE_INDEX 0
+/* A registered buffer may not exceed 1 GiB. */
+#define MAX_FIXED_BUF (1ull << 30)
+
+struct uring_thread;
+struct uring_queue;
+
+struct uring_ent {
+	struct furi_req req;			/* first: container_of is a cast */
+	struct uring_queue *q;
+	struct fuse_uring_req_header *hdr;
+	char *payload;
+	struct iovec iov[2];			/* REGISTER reads these at issue time */
+	struct uring_ent *wake_next;		/* in the thread's reply list */
+	/* backend I/O in flight */
+	struct furi_io_op io;
+	uint64_t io_done_bytes;
+	bool registering;			/* a REGISTER is in flight */
+	bool dead;				/* the kernel let go of this entry */
+};
+
+struct uring_queue {
+	struct furi_chan chan;
+	struct uring_thread *thr;
+	unsigned qid;
+	unsigned fixed_index;			/* registered buffer of the payloads, or -1u */
+	struct uring_ent *ents;
+	struct fuse_uring_req_header *hdrs;
+	char *payloads;
+	size_t hdrs_len, payloads_len;
+	unsigned registered;			/* entries the kernel holds */
+};
+
+struct uring_thread {
+	struct furi_uring *u;
+	unsigned index;
+	pthread_t thread;
+	bool started;
+	struct io_uring ring;
+	bool ring_ok;
+	unsigned nqueues;
+	struct uring_queue **queues;
+	unsigned live;				/* entries not dead */
+	unsigned total;
+	int wake_fd;
+	uint64_t wake_buf;
+	_Atomic(struct uring_ent *) wake_list;	/* replies from other threads */
+	bool spin_ok;				/* busy recently: spinning may pay */
+	/* startup report */
+	int result;
+	char why[256];
+};
+
+enum uring_phase { PHASE_PREPARE, PHASE_REGISTER, PHASE_ABORT };
+
+struct furi_uring {
+	struct furi_session *se;
+	unsigned nqueues, nthreads, depth;
+	size_t payload_size;
+	struct uring_queue *queues;
+	struct uring_thread *threads;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum uring_phase phase;
+	unsigned reported;			/* threads that finished the current phase */
+	int fault_qid;				/* test hook: make this queue's REGISTER fail */
+};
+
+static __thread struct uring_thread *current_thread;
+
+/* ---------------------------------------------------------------- startup */
+
+static void report(struct uring_thread *t, int result)
+{
+	struct furi_uring *u = t->u;
+
+	pthread_mutex_lock(&u->lock);
+	t->result = result;
+	u->reported++;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
+}
+
+static enum uring_phase wait_phase(struct furi_uring *u, enum uring_phase from)
+{
+	enum uring_phase p;
+
+	pthread_mutex_lock(&u->lock);
+	while (u->phase == from)
+		pthread_cond_wait(&u->cond, &u->lock);
+	p = u->phase;
+	pthread_mutex_unlock(&u->lock);
+	return p;
+}
+
+static void wait_reports(struct furi_uring *u)
+{
+	pthread_mutex_lock(&u->lock);
+	while (u->reported < u->nthreads)
+		pthread_cond_wait(&u->cond, &u->lock);
+	pthread_mutex_unlock(&u->lock);
+}
+
+static void set_phase(struct furi_uring *u, enum uring_phase p)
+{
+	pthread_mutex_lock(&u->lock);
+	u->phase = p;
+	u->reported = 0;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
+}
+
+static void pin_thread(struct uring_thread *t)
+{
+	cpu_set_t set;
+	unsigned i;
+
+	CPU_ZERO(&set);
+	for (i = 0; i < t->nqueues; i++)
+		CPU_SET(t->queues[i]->qid, &set);
+	/* A possible but offline CPU cannot be pinned to: run unpinned then. */
+	if (sched_setaffinity(0, sizeof(set), &set))
+		furi_dbg("uring thread %u: cannot pin: %s", t->index, strerror(errno));
+}
+
+/* Map and touch memory on this thread: first touch places it on our node. */
+static void *alloc_touched(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, len, MADV_POPULATE_WRITE))
+		memset(p, 0, len);
+	return p;
+}
+
+static int queue_alloc(struct uring_thread *t, struct uring_queue *q)
+{
+	struct furi_uring *u = t->u;
+	unsigned i;
+
+	q->hdrs_len = (u->depth * sizeof(struct fuse_uring_req_header) + FURI_PAGE_SIZE - 1) &
+		      ~(size_t)(FURI_PAGE_SIZE - 1);
+	q->payloads_len = (size_t)u->depth * u->payload_size;
+	q->hdrs = alloc_touched(q->hdrs_len);
+	q->payloads = alloc_touched(q->payloads_len);
+	q->ents = calloc(u->depth, sizeof(*q->ents));
+	if (!q->hdrs || !q->payloads || !q->ents)
+		return -ENOMEM;
+	for (i = 0; i < u->depth; i++) {
+		struct uring_ent *e = &q->ents[i];
+
+		e->q = q;
+		e->hdr = &q->hdrs[i];
+		e->payload = q->payloads + (size_t)i * u->payload_size;
+		e->iov[0] = (struct iovec){ e->hdr, sizeof(*e->hdr) };
+		e->iov[1] = (struct iovec){ e->payload, u->payload_size };
+		e->req.se = u->se;
+		e->req.chan = &q->chan;
+		e->req.out = e->payload;
+		e->req.out_size = u->payload_size;
+	}
+	return 0;
+}
+
+/* Register the payloads as fixed buffers so backend I/O needs no page pinning per call. */
+static void register_fixed_buffers(struct uring_thread *t)
+{
+	struct iovec iov[t->nqueues];
+	unsigned i;
+
+	for (i = 0; i < t->nqueues; i++) {
+		t->queues[i]->fixed_index = -1u;
+		if (t->queues[i]->payloads_len > MAX_FIXED_BUF)
+			return;
+		iov[i] = (struct iovec){ t->queues[i]->payloads, t->queues[i]->payloads_len };
+	}
+	if (io_uring_register_buffers(&t->ring, iov, t->nqueues)) {
+		/* Without CAP_IPC_LOCK the memlock limit may refuse: plain I/O still works. */
+		furi_dbg("uring thread %u: no fixed buffers", t->index);
+		return;
+	}
+	for (i = 0; i < t->nqueues; i++)
+		t->queues[i]->fixed_index = i;
+}
+
+static int ring_setup(struct uring_thread *t)
+{
+	struct furi_session *se = t->u->se;
+	struct io_uring_params p;
+	unsigned entries = 1;
+	int r;
+
+	/* Each entry: one command and at most one backend I/O; plus the wake read. */
+	while (entries < 2 * t->total + 2)
+		entries <<= 1;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SQE128 | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+		  IORING_SETUP_CQSIZE;
+	p.cq_entries = entries * 2;
+	r = io_uring_queue_init_params(entries, &t->ring, &p);
+	if (r == -EINVAL) {
+		/* Older kernels lack SINGLE_ISSUER. */
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_SQE128 | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE;
+		p.cq_entries = entries * 2;
+		r = io_uring_queue_init_params(entries, &t->ring, &p);
+	}
+	if (r)
+		return r;
+	t->ring_ok = true;
+	r = io_uring_register_files(&t->ring, &se->fd, 1);
+	if (r)
+		return r;
+	t->wake_fd = eventfd(0, EFD_CLOEXEC);
+	return t->wake_fd < 0 ? -errno : 0;
+}
+
+static void explain_setup_error(struct uring_thread *t, int r)
+{
+	unsigned disabled = 0;
+	FILE *f;
+
+	if (r == -EPERM && (f = fopen("/proc/sys/kernel/io_uring_disabled", "re"))) {
+		if (fscanf(f, "%u", &disabled) != 1)
+			disabled = 0;
+		fclose(f);
+	}
+	if (r == -EPERM && disabled)
+		snprintf(t->why, sizeof(t->why),
+			 "io_uring is disabled by sysctl kernel.io_uring_disabled=%u (fix: sysctl -w kernel.io_uring_disabled=0)",
+			 disabled);
+	else if (r == -ENOMEM)
+		snprintf(t->why, sizeof(t->why),
+			 "not enough memory for queue buffers (fix: a smaller -o queue_depth or -o max_write)");
+	else if (r == -ENOSYS)
+		snprintf(t->why, sizeof(t->why), "this kernel has no io_uring");
+	else
+		snprintf(t->why, sizeof(t->why), "io_uring setup failed: %s", strerror(-r));
+}
+
+/* ------------------------------------------------------------ submission */
+
+static struct io_uring_sqe *get_sqe(struct uring_thread *t)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
+
+	while (!sqe) {
+		/* Full: push what is queued and take another. */
+		io_uring_submit(&t->ring);
+		sqe = io_uring_get_sqe(&t->ring);
+	}
+	return sqe;
+}
+
+static void prep_fuse_cmd(struct uring_thread *t, struct uring_ent *e, uint32_t cmd_op)
+{
+	struct io_uring_sqe *sqe = get_sqe(t);
+	struct fuse_uring_cmd_req *cr;
+
+	/* The 80-byte command area is not cleared by liburing's helpers. */
+	memset(sqe, 0, 2 * sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->flags = IOSQE_FIXED_FILE;
+	sqe->fd = FUSE_FILE_INDEX;
+	sqe->cmd_op = cmd_op;
+	cr = (struct fuse_uring_cmd_req *)sqe->cmd;
+	cr->qid = (uint16_t)e->q->qid;
+	if (cmd_op == FUSE_IO_URING_CMD_REGISTER) {
+		sqe->addr = (uint64_t)(uintptr_t)e->iov;
+		sqe->len = 2;
+		/* Test hook: an iovec count the kernel refuses, as a real failure would be. */
+		if ((int)e->q->qid == t->u->fault_qid)
+			sqe->len = 1;
+		e->registering = true;
+	} else {
+		cr->commit_id = e->req.unique;
+	}
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | TAG_CMD);
+}
+
+static void arm_wake(struct uring_thread *t)
+{
+	struct io_uring_sqe *sqe = get_sqe(t);
+
+	io_uring_prep_read(sqe, t->wake_fd, &t->wake_buf, sizeof(t->wake_buf), 0);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)t | TAG_WAKE);
+}
+
+/* The reply is in the entry's buffers; hand the entry back with COMMIT_AND_FETCH. */
+static void commit(struct uring_thread *t, struct uring_ent *e)
+{
+	prep_fuse_cmd(t, e, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
+}
+
+static void uring_send(struct furi_req *req, int error, size_t args_len,
+		       const void *extra, size_t extra_len)
+{
+	struct uring_ent *e = (struct uring_ent *)req;
+	struct uring_thread *t = e->q->thr;
+	struct fuse_out_header *oh = (struct fuse_out_header *)e->hdr->in_out;
+
+	/* On the ring every out argument travels in the payload. */
+	if (extra_len)
+		memmove(req->out + args_len, extra, extra_len);
+	oh->len = (uint32_t)(sizeof(*oh) + args_len + extra_len);
+	oh->error = error;
+	oh->unique = req->unique;
+	e->hdr->ring_ent_in_out.payload_sz = (uint32_t)(args_len + extra_len);
+
+	if (furi_likely(current_thread == t)) {
+		furi_stats_replied(req->chan, req->t_start, error, oh->len);
+		commit(t, e);
+		return;
+	}
+	/* Another thread: the queue's thread counts and commits it. */
+	{
+		struct uring_ent *head = atomic_load_explicit(&t->wake_list, memory_order_relaxed);
+		uint64_t one = 1;
+
+		do
+			e->wake_next = head;
+		while (!atomic_compare_exchange_weak_explicit(&t->wake_list, &head, e,
+							     memory_order_release,
+							     memory_order_relaxed));
+		/* Only the push onto an empty list needs to wake the thread. */
+		if (!head && write(t->wake_fd, &one, sizeof(one)) < 0)
+			furi_err("waking queue thread %u: %s", t->index, strerror(errno));
+	}
+}
+
+static void drain_wake_list(struct uring_thread *t)
+{
+	struct uring_ent *e = atomic_exchange_explicit(&t->wake_list, NULL, memory_order_acquire);
+	struct uring_ent *rev = NULL;
+
+	/* The list is LIFO; commit in arrival order. */
+	while (e) {
+		struct uring_ent *next = e->wake_next;
+
+		e->wake_next = rev;
+		rev = e;
+		e = next;
+	}
+	for (e = rev; e; e = e->wake_next) {
+		struct fuse_out_header *oh = (struct fuse_out_header *)e->hdr->in_out;
+
+		furi_stats_replied(e->req.chan, e->req.t_start, oh->error, oh->len);
+		commit(t, e);
+	}
+}
+
+/* Queue e->io on the ring, into or out of the registered payloads when it can. */
+static void io_prep(struct uring_thread *t, struct uring_ent *e)
+{
+	const struct furi_io_op *op = &e->io;
+	struct uring_queue *q = e->q;
+	struct io_uring_sqe *sqe = get_sqe(t);
+	bool fixed = q->fixed_index != -1u && (char *)op->buf >= q->payloads &&
+		     (char *)op->buf + op->len <= q->payloads + q->payloads_len;
+
+	switch (op->kind) {
+	case FURI_IO_READ:
+		if (fixed)
+			io_uring_prep_read_fixed(sqe, op->fd, op->buf, (unsigned)op->len, op->off,
+						 (int)q->fixed_index);
+		else
+			io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->len, op->off);
+		break;
+	case FURI_IO_WRITE:
+		if (fixed)
+			io_uring_prep_write_fixed(sqe, op->fd, op->buf, (unsigned)op->len, op->off,
+						  (int)q->fixed_index);
+		else
+			io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, op->off);
+		break;
+	case FURI_IO_FSYNC:
+		io_uring_prep_fsync(sqe, op->fd, 0);
+		break;
+	case FURI_IO_FDATASYNC:
+		io_uring_prep_fsync(sqe, op->fd, IORING_FSYNC_DATASYNC);
+		break;
+	case FURI_IO_FALLOCATE:
+		io_uring_prep_fallocate(sqe, op->fd, op->mode, op->off, op->len);
+		break;
+	}
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | TAG_IO);
+}
+
+static int uring_io_submit(struct furi_req *req, const struct furi_io_op *op)
+{
+	struct uring_ent *e = (struct uring_ent *)req;
+
+	if (current_thread != e->q->thr)
+		return -EAGAIN;
+	e->io = *op;
+	e->io_done_bytes = 0;
+	io_prep(current_thread, e);
+	return 0;
+}
+
+static const struct furi_chan_ops uring_chan_ops = {
+	.send = uring_send,
+	.io_submit = uring_io_submit,
+};
+
+/* ------------------------------------------------------------ completion */
+
+static void serve_request(struct uring_ent *e)
+{
+	struct fuse_in_header ih;
+	uint32_t payload_sz = e->hdr->ring_ent_in_out.payload_sz;
+	size_t arg_len;
+
+	memcpy(&ih, e->hdr->in_out, sizeof(ih));
+	atomic_store_explicit(&e->req.state, FURI_REQ_DISPATCHING, memory_order_relaxed);
+	/* len counts the header, the first argument (in op_in) and the payload. */
+	if (payload_sz > e->req.out_size || ih.len < sizeof(ih) + payload_sz ||
+	    ih.len - sizeof(ih) - payload_sz > FUSE_URING_OP_IN_OUT_SZ) {
+		furi_dispatch_reject(&e->req, &ih);
+		return;
+	}
+	arg_len = ih.len - sizeof(ih) - payload_sz;
+	furi_dispatch(&e->req, &ih, e->hdr->op_in, arg_len, e->payload, payload_sz);
+}
+
+static void entry_dead(struct uring_thread *t, struct uring_ent *e)
+{
+	if (e->dead)
+		return;
+	e->dead = true;
+	t->live--;
+}
+
+static void handle_cmd_cqe(struct uring_thread *t, struct uring_ent *e, int res)
+{
+	bool was_registering = e->registering;
+
+	e->registering = false;
+	if (furi_likely(res == 0)) {
+		serve_request(e);
+		return;
+	}
+	switch (res) {
+	case -ENOTCONN:
+	case -ECONNABORTED:
+	case -ENODEV:
+	case -ECANCELED:
+		/* Teardown: the kernel is done with this entry. */
+		entry_dead(t, e);
+		return;
+	case -EAGAIN:
+	case -EINTR:
+		if (was_registering) {
+			prep_fuse_cmd(t, e, FUSE_IO_URING_CMD_REGISTER);
+			return;
+		}
+		break;
+	case -ENOENT:
+	case -EIO:
+		/*
+		 * The kernel no longer knew the request (it was aborted or timed
+		 * out) and kept the old entry; give it the buffers back as a new one.
+		 */
+		if (!was_registering && !atomic_load(&t->u->se->stopping)) {
+			prep_fuse_cmd(t, e, FUSE_IO_URING_CMD_REGISTER);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	if (was_registering) {
+		e->q->registered--;
+		if (!t->result) {
+			t->result = res;
+			snprintf(t->why, sizeof(t->why),
+				 "FUSE_IO_URING_CMD_REGISTER failed on queue %u with %s",
+				 e->q->qid, strerror(-res));
+		}
+	} else {
+		furi_warn("queue %u: COMMIT_AND_FETCH failed: %s", e->q->qid, strerror(-res));
+	}
+	entry_dead(t, e);
+}
+
+static void handle_io_cqe(struct uring_thread *t, struct uring_ent *e, int res)
+{
+	struct furi_io_op *op = &e->io;
+
+	if (op->kind == FURI_IO_WRITE) {
+		/* Finish a short write, as a pwrite() loop would. */
+		if (res > 0 && (uint64_t)res < op->len) {
+			e->io_done_bytes += (uint64_t)res;
+			op->buf = (char *)op->buf + res;
+			op->len -= (uint64_t)res;
+			op->off += (uint64_t)res;
+			io_prep(t, e);
+			return;
+		}
+		if (res >= 0 || e->io_done_bytes)
+			res = (int)(e->io_done_bytes + (uint64_t)(res > 0 ? res : 0));
+	}
+	furi_io_complete(&e->req, res);
+}
+
+/* Handle every completion available now. Returns how many. */
+static unsigned reap(struct uring_thread *t)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+
+	io_uring_for_each_cqe(&t->ring, head, cqe) {
+		uint64_t data = io_uring_cqe_get_data64(cqe);
+		void *p = (void *)(uintptr_t)(data & ~(uint64_t)TAG_MASK);
+		int res = cqe->res;
+
+		n++;
+		switch (data & TAG_MASK) {
+		case TAG_CMD:
+			handle_cmd_cqe(t, p, res);
+			break;
+		case TAG_IO:
+			handle_io_cqe(t, p, res);
+			break;
+		case TAG_WAKE:
+			if (res >= 0 && !atomic_load(&t->u->se->stopping))
+				arm_wake(t);
+			drain_wake_list(t);
+			break;
+		}
+	}
+	io_uring_cq_advance(&t->ring, n);
+	return n;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Busy-poll the CQ for up to spin_us when the queue has been busy. */
+static bool spin_for_work(struct uring_thread *t, unsigned spin_us)
+{
+	uint64_t deadline;
+
+	if (!spin_us || !t->spin_ok)
+		return false;
+	deadline = furi_now_ns() + (uint64_t)spin_us * 1000;
+	do {
+		if (io_uring_cq_ready(&t->ring) ||
+		    atomic_load_explicit(&t->wake_list, memory_order_relaxed))
+			return true;
+		cpu_relax();
+	} while (furi_now_ns() < deadline);
+	t->spin_ok = false;	/* idle: sleep next time until work comes back */
+	return false;
+}
+
+static void serve_loop(struct uring_thread *t)
+{
+	struct furi_session *se = t->u->se;
+	unsigned spin_us = se->cfg.spin_us;
+
+	while (t->live > 0 && !atomic_load_explicit(&se->stopping, memory_order_relaxed)) {
+		unsigned n;
+
+		if (spin_for_work(t, spin_us))
+			io_uring_submit(&t->ring);
+		else
+			io_uring_submit_and_wait(&t->ring, 1);
+		n = reap(t);
+		if (n)
+			t->spin_ok = true;
+	}
+	if (t->live == 0)
+		furi_session_ended(se);	/* every entry was torn down: the connection is gone */
+}
+
+/* Send every REGISTER and learn at once which ones the kernel refused. */
+static void register_entries(struct uring_thread *t)
+{
+	struct furi_uring *u = t->u;
+	unsigned i, j;
+
+	t->result = 0;
+	for (i = 0; i < t->nqueues; i++) {
+		struct uring_queue *q = t->queues[i];
+		/* The fault hook sends one bad REGISTER and nothing else for its queue. */
+		unsigned n = (int)q->qid == u->fault_qid ? 1 : u->depth;
+
+		for (j = 0; j < u->depth; j++) {
+			if (j < n) {
+				prep_fuse_cmd(t, &q->ents[j], FUSE_IO_URING_CMD_REGISTER);
+				q->registered++;
+			} else {
+				entry_dead(t, &q->ents[j]);
+			}
+		}
+	}
+	arm_wake(t);
+	/* REGISTER failures complete inline, so they are visible right after submit. */
+	io_uring_submit(&t->ring);
+	reap(t);
+}
+
+static void *uring_thread_main(void *arg)
+{
+	struct uring_thread *t = arg;
+	struct furi_uring *u = t->u;
+	unsigned i;
+	int r = 0;
+
+	current_thread = t;
+	if (u->se->cfg.pin_threads)
+		pin_thread(t);
+	for (i = 0; i < t->nqueues && !r; i++)
+		r = queue_alloc(t, t->queues[i]);
+	if (!r)
+		r = ring_setup(t);
+	if (r) {
+		explain_setup_error(t, r);
+		report(t, r);
+		return NULL;
+	}
+	register_fixed_buffers(t);
+	report(t, 0);
+
+	if (wait_phase(u, PHASE_PREPARE) != PHASE_REGISTER)
+		return NULL;
+	register_entries(t);
+	report(t, t->result);
+	serve_loop(t);
+	return NULL;
+}
+
+/* --------------------------------------------------------------- control */
+
+static int fault_qid_from_env(void)
+{
+	const char *f = getenv("FURI_FAULT");
+
+	/* FURI_FAULT=register:QID makes QID's REGISTER fail, to test the fallback. */
+	if (f && !strncmp(f, "register:", 9))
+		return atoi(f + 9);
+	return -1;
+}
+
+int furi_uring_prepare(struct furi_session *se, char *why, size_t whylen)
+{
+	struct furi_uring *u = calloc(1, sizeof(*u));
+	unsigned i, nthreads;
+	int r = 0;
+
+	if (!u)
+		return furi_seterr(why, whylen, ENOMEM, "out of memory");
+	u->se = se;
+	u->nqueues = furi_possible_cpus();
+	nthreads = se->cfg.uring_threads ? FURI_MIN(se->cfg.uring_threads, u->nqueues)
+					 : u->nqueues;
+	u->nthreads = nthreads;
+	u->depth = se->cfg.queue_depth;
+	u->payload_size = se->payload_size;
+	u->fault_qid = fault_qid_from_env();
+	u->queues = calloc(u->nqueues, sizeof(*u->queues));
+	u->threads = calloc(nthreads, sizeof(*u->threads));
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_cond_init(&u->cond, NULL);
+	se->uring = u;
+	if (!u->queues || !u->threads) {
+		furi_uring_free(se);
+		return furi_seterr(why, whylen, ENOMEM, "out of memory");
+	}
+	for (i = 0; i < nthreads; i++) {
+		struct uring_thread *t = &u->threads[i];
+
+		t->u = u;
+		t->index = i;
+		t->wake_fd = -1;
+		t->queues = calloc(u->nqueues / nthreads + 1, sizeof(*t->queues));
+		if (!t->queues) {
+			furi_uring_free(se);
+			return furi_seterr(why, whylen, ENOMEM, "out of memory");
+		}
+	}
+	for (i = 0; i < u->nqueues; i++) {
+		struct uring_queue *q = &u->queues[i];
+		struct uring_thread *t = &u->threads[i % nthreads];
+		char name[16];
+
+		snprintf(name, sizeof(name), "queue%u", i);
+		q->qid = i;
+		q->thr = t;
+		q->fixed_index = -1u;
+		q->chan.ops = &uring_chan_ops;
+		q->chan.stats = furi_status_chan(se, name, FURI_CHAN_URING, (int)i);
+		if (!q->chan.stats) {
+			furi_uring_free(se);
+			return furi_seterr(why, whylen, ENOMEM, "status file too small");
+		}
+		t->queues[t->nqueues++] = q;
+		t->total += u->depth;
+	}
+	for (i = 0; i < nthreads; i++) {
+		struct uring_thread *t = &u->threads[i];
+
+		t->live = t->total;
+		r = pthread_create(&t->thread, NULL, uring_thread_main, t);
+		if (r) {
+			u->nthreads = i;	/* only these report */
+			wait_reports(u);
+			furi_uring_free(se);
+			return furi_seterr(why, whylen, r, "cannot start a queue thread: %s",
+					   strerror(r));
+		}
+		t->started = true;
+	}
+	wait_reports(u);
+	for (i = 0; i < nthreads; i++) {
+		if (u->threads[i].result) {
+			r = u->threads[i].result;
+			snprintf(why, whylen, "%s", u->threads[i].why);
+			furi_uring_free(se);
+			return r;
+		}
+	}
+	se->status->queues = u->nqueues;
+	se->status->uring_threads = nthreads;
+	se->status->depth = u->depth;
+	se->status->payload_bytes = u->payload_size;
+	for (i = 0; i < u->nqueues; i++)
+		se->status->buffer_bytes += u->queues[i].payloads_len + u->queues[i].hdrs_len;
+	return 0;
+}
+
+int furi_uring_start(struct furi_session *se, char *why, size_t whylen)
+{
+	struct furi_uring *u = se->uring;
+	unsigned i, empty_queues = 0;
+	int r = 0;
+
+	set_phase(u, PHASE_REGISTER);
+	wait_reports(u);
+	for (i = 0; i < u->nthreads; i++) {
+		if (u->threads[i].result && !r) {
+			r = u->threads[i].result;
+			snprintf(why, whylen, "%s", u->threads[i].why);
+		}
+	}
+	for (i = 0; i < u->nqueues; i++)
+		if (u->queues[i].registered == 0)
+			empty_queues++;
+	if (!r)
+		return 0;
+	if (!empty_queues) {
+		/* Every queue got entries, so the ring did become ready: it serves. */
+		furi_warn("%s; the other entries serve", why);
+		return 0;
+	}
+	/* The kernel fell back to /dev/fuse when the REGISTER failed. */
+	return r;
+}
+
+void furi_uring_stop(struct furi_session *se)
+{
+	struct furi_uring *u = se->uring;
+	unsigned i;
+
+	if (!u)
+		return;
+	if (u->phase == PHASE_PREPARE)
+		set_phase(u, PHASE_ABORT);
+	for (i = 0; i < u->nthreads; i++) {
+		struct uring_thread *t = &u->threads[i];
+		uint64_t one = 1;
+
+		if (!t->started)
+			continue;
+		if (t->wake_fd >= 0 && write(t->wake_fd, &one, sizeof(one)) < 0)
+			furi_warn("waking queue thread %u: %s", i, strerror(errno));
+		pthread_join(t->thread, NULL);
+		t->started = false;
+	}
+}
+
+void furi_uring_free(struct furi_session *se)
+{
+	struct furi_uring *u = se->uring;
+	unsigned i;
+
+	if (!u)
+		return;
+	furi_uring_stop(se);
+	for (i = 0; u->threads && i < u->nthreads; i++) {
+		struct uring_thread *t = &u->threads[i];
+
+		/* Exiting the ring cancels whatever the kernel still holds. */
+		if (t->ring_ok)
+			io_uring_queue_exit(&t->ring);
+		if (t->wake_fd >= 0)
+			close(t->wake_fd);
+		free(t->queues);
+	}
+	for (i = 0; u->queues && i < u->nqueues; i++) {
+		struct uring_queue *q = &u->queues[i];
+
+		if (q->payloads)
+			munmap(q->payloads, q->payloads_len);
+		if (q->hdrs)
+			munmap(q->hdrs, q->hdrs_len);
+		free(q->ents);
+	}
+	free(u->queues);
+	free(u->threads);
+	pthread_cond_destroy(&u->cond);
+	pthread_mutex_destroy(&u->lock);
+	free(u);
+	se->uring = NULL;
+}

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * furi - mount furi filesystems, show their status, run the benchmarks.
+ *
+ * Exit status: 0 success, 1 failure (the message says why), 2 usage error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <furi/furi.h>
+
+#include "fs.h"
+#include "furi_cmd.h"
+
+static const struct furi_fs_type *const fs_types[] = {
+	&furi_memfs_type,
+	&furi_nullfs_type,
+};
+
+static const struct furi_fs_type *find_fs(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++)
+		if (!strcmp(fs_types[i]->name, name))
+			return fs_types[i];
+	return NULL;
+}
+
+void furi_cmd_die_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "furi: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see: furi help%s%s)\n", cmd ? " " : "", cmd ? cmd : "");
+	exit(FURI_EXIT_USAGE);
+}
+
+static void usage_main(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+"Usage: furi COMMAND [ARGS...]\n"
+"\n"
+"furi serves FUSE filesystems over FUSE-over-io_uring (per-CPU queues, Linux 6.14+)\n"
+"or /dev/fuse, choosing io_uring automatically and saying which one is active and why.\n"
+"\n"
+"Commands:\n"
+"  mount FS [ARGS] MOUNTPOINT [-o OPTS] [-f]   mount a filesystem (see furi help mount)\n"
+"  status MOUNTPOINT [--json]                  transport, queues and counters of a mount\n"
+"  help [COMMAND | FS]                         this text, or the manual of one command or filesystem\n"
+"  --version                                   print the version\n"
+"\n"
+"Filesystems:\n");
+	for (i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++)
+		fprintf(out, "  %-12s %s\n", fs_types[i]->name, fs_types[i]->summary);
+	fprintf(out,
+"\n"
+"Exit status: 0 on success, 1 when the command failed (the message names the\n"
+"cause and the fix), 2 for a usage error.\n");
+}
+
+static void usage_mount(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+"Usage: furi mount FS [ARGS...] MOUNTPOINT [-o OPT[,OPT...]]... [-f] [-d]\n"
+"\n"
+"Mount filesystem FS on MOUNTPOINT, an existing directory (or, for `image`, a\n"
+"regular file). furi returns once the filesystem answers requests and prints one\n"
+"line saying which transport serves it: io_uring, or /dev/fuse with the reason\n"
+"io_uring is not used and how to enable it. The server then runs in the\n"
+"background until the filesystem is unmounted (umount MOUNTPOINT) or the server\n"
+"gets SIGTERM, SIGINT or SIGHUP, which unmount it (lazily when files are open).\n"
+"\n"
+"As root furi mounts with mount(2); other users need fusermount3 (package fuse3).\n"
+"\n"
+"Options:\n"
+"  -o OPTS          comma-separated mount options (below, and the filesystem's own)\n"
+"  -f, --foreground stay in the foreground; log to stderr\n"
+"  -d, --debug      log every request (implies --foreground)\n"
+"  -h, --help       this text\n"
+"\n");
+	fputs(furi_config_help(), out);
+	fprintf(out, "\nFilesystems (furi help FS for their options):\n");
+	for (i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++)
+		fprintf(out, "  furi mount %s %s%sMOUNTPOINT\n", fs_types[i]->name, fs_types[i]->args,
+			*fs_types[i]->args ? " " : "");
+	fprintf(out,
+"\n"
+"Examples:\n"
+"  mkdir -p /tmp/m && furi mount memfs /tmp/m\n"
+"  furi mount memfs /tmp/m -o transport=legacy,threads=4\n"
+"  furi status /tmp/m\n"
+"  umount /tmp/m\n");
+}
+
+static void usage_fs(FILE *out, const struct furi_fs_type *t)
+{
+	fprintf(out, "Usage: furi mount %s %s%sMOUNTPOINT [-o OPTS] [-f]\n\n%s\n\n%s", t->name,
+		t->args, *t->args ? " " : "", t->summary, t->help);
+}
+
+/* ---- mount ---- */
+
+struct mount_args {
+	const struct furi_fs_type *type;
+	void *fs;
+	char *pos[4];		/* positional arguments: fs args, then mountpoint */
+	int npos;
+	char *mountpoint;	/* absolute */
+	bool foreground;
+	bool debug;
+	struct furi_config cfg;
+};
+
+static void apply_options(struct mount_args *ma, char *list)
+{
+	char *save = NULL, *opt;
+	char err[512];
+
+	for (opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+		int r = furi_config_set(&ma->cfg, opt, err, sizeof(err));
+
+		if (r == -ENOENT && ma->type->set_option)
+			r = ma->type->set_option(ma->fs, opt, &ma->cfg, err, sizeof(err));
+		if (r == -ENOENT)
+			furi_cmd_die_usage("mount", "unknown mount option '%s'", opt);
+		if (r)
+			furi_cmd_die_usage("mount", "%s", err);
+	}
+}
+
+static void syslog_sink(enum furi_log_level level, const char *msg)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+	syslog(prio[level], "%s", msg);
+}
+
+/*
+ * The daemon tells the waiting parent how startup went through a pipe: one
+ * status byte ('0' ok, '1' failed) and one line of text.
+ */
+static void tell_parent(int fd, bool ok, const char *line)
+{
+	char c = ok ? '0' : '1';
+
+	if (fd < 0)
+		return;
+	if (write(fd, &c, 1) < 0 || write(fd, line, strlen(line)) < 0)
+		return;
+	close(fd);
+}
+
+static int parent_wait(int fd, pid_t child)
+{
+	char buf[1024];
+	ssize_t n, used = 0;
+	int status;
+
+	while ((n = read(fd, buf + used, sizeof(buf) - 1 - (size_t)used)) > 0)
+		used += n;
+	close(fd);
+	buf[used] = '\0';
+	if (used < 1) {
+		waitpid(child, &status, 0);
+		fprintf(stderr, "furi: the server exited during startup\n");
+		return FURI_EXIT_FAIL;
+	}
+	fprintf(stderr, "furi: %s\n", buf + 1);
+	if (buf[0] != '0') {
+		waitpid(child, &status, 0);
+		return FURI_EXIT_FAIL;
+	}
+	return 0;
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+static int serve(struct mount_args *ma, int notify_fd)
+{
+	struct furi_session *se;
+	char err[768], line[1024];
+	int r;
+
+	se = furi_session_new(&ma->cfg, ma->type->ops, ma->fs, err, sizeof(err));
+	if (!se) {
+		tell_parent(notify_fd, false, err);
+		if (notify_fd < 0)
+			fprintf(stderr, "furi: %s\n", err);
+		return FURI_EXIT_FAIL;
+	}
+	r = furi_session_mount(se, ma->mountpoint, err, sizeof(err));
+	if (r) {
+		furi_session_destroy(se);
+		tell_parent(notify_fd, false, err);
+		if (notify_fd < 0)
+			fprintf(stderr, "furi: %s\n", err);
+		return FURI_EXIT_FAIL;
+	}
+	snprintf(line, sizeof(line), "%s on %s: %s", ma->type->name, ma->mountpoint,
+		 furi_session_transport_line(se));
+	if (notify_fd >= 0) {
+		detach_stdio();
+		tell_parent(notify_fd, true, line);
+	} else {
+		fprintf(stderr, "furi: %s\n", line);
+	}
+	r = furi_session_wait(se);
+	furi_session_destroy(se);
+	return r ? FURI_EXIT_FAIL : 0;
+}
+
+static int cmd_mount(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "options", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mount_args ma;
+	char *opts[64];
+	int nopts = 0, c, i, r, pipefd[2];
+	char err[768], abs[1024];
+	pid_t pid;
+
+	memset(&ma, 0, sizeof(ma));
+	furi_config_init(&ma.cfg);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+o:fdh", longopts, NULL)) != -1 || optind < argc) {
+		if (c == -1) {
+			/* Options may follow positional arguments: collect and go on. */
+			if (ma.npos == (int)(sizeof(ma.pos) / sizeof(ma.pos[0])))
+				furi_cmd_die_usage("mount", "too many arguments");
+			ma.pos[ma.npos++] = argv[optind++];
+			continue;
+		}
+		switch (c) {
+		case 'o':
+			if (nopts == (int)(sizeof(opts) / sizeof(opts[0])))
+				furi_cmd_die_usage("mount", "too many -o options");
+			opts[nopts++] = optarg;
+			break;
+		case 'f':
+			ma.foreground = true;
+			break;
+		case 'd':
+			ma.debug = ma.foreground = true;
+			break;
+		case 'h':
+			usage_mount(stdout);
+			return 0;
+		default:
+			furi_cmd_die_usage("mount", "bad option");
+		}
+	}
+	if (ma.npos < 1)
+		furi_cmd_die_usage("mount", "which filesystem? (one of: memfs, nullfs)");
+	ma.type = find_fs(ma.pos[0]);
+	if (!ma.type)
+		furi_cmd_die_usage("mount", "unknown filesystem '%s'", ma.pos[0]);
+	if (ma.npos != ma.type->nargs + 2)
+		furi_cmd_die_usage(ma.type->name, "expected: furi mount %s %s%sMOUNTPOINT",
+				   ma.type->name, ma.type->args, *ma.type->args ? " " : "");
+	ma.fs = ma.type->alloc();
+	if (!ma.fs) {
+		fprintf(stderr, "furi: out of memory\n");
+		return FURI_EXIT_FAIL;
+	}
+	ma.cfg.fsname = ma.type->name;
+	ma.cfg.status_name = ma.type->name;
+	for (i = 0; i < nopts; i++)
+		apply_options(&ma, opts[i]);
+	r = furi_cmd_absolute(ma.pos[ma.npos - 1], abs, sizeof(abs));
+	if (r) {
+		fprintf(stderr, "furi: bad mountpoint %s: %s\n", ma.pos[ma.npos - 1], strerror(-r));
+		ma.type->free(ma.fs);
+		return FURI_EXIT_FAIL;
+	}
+	ma.mountpoint = abs;
+	r = ma.type->prepare(ma.fs, ma.pos + 1, ma.mountpoint, &ma.cfg, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "furi: %s\n", err);
+		ma.type->free(ma.fs);
+		return FURI_EXIT_FAIL;
+	}
+	if (ma.debug)
+		furi_set_log_level(FURI_LOG_DEBUG);
+
+	if (ma.foreground) {
+		r = serve(&ma, -1);
+		ma.type->free(ma.fs);
+		return r;
+	}
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		fprintf(stderr, "furi: pipe: %s\n", strerror(errno));
+		ma.type->free(ma.fs);
+		return FURI_EXIT_FAIL;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "furi: fork: %s\n", strerror(errno));
+		ma.type->free(ma.fs);
+		return FURI_EXIT_FAIL;
+	}
+	if (pid > 0) {
+		close(pipefd[1]);
+		return parent_wait(pipefd[0], pid);
+	}
+	close(pipefd[0]);
+	setsid();
+	if (chdir("/"))
+		_exit(FURI_EXIT_FAIL);
+	openlog("furi", LOG_PID, LOG_DAEMON);
+	furi_set_log(syslog_sink);
+	r = serve(&ma, pipefd[1]);
+	ma.type->free(ma.fs);
+	_exit(r);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		usage_main(stderr);
+		return FURI_EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage_main(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("furi %s\n", FURI_VERSION_STRING);
+		return 0;
+	}
+	if (!strcmp(cmd, "help")) {
+		const struct furi_fs_type *t;
+
+		if (argc < 3) {
+			usage_main(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[2], "mount")) {
+			usage_mount(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[2], "status")) {
+			furi_cmd_status_usage(stdout);
+			return 0;
+		}
+		t = find_fs(argv[2]);
+		if (t) {
+			usage_fs(stdout, t);
+			return 0;
+		}
+		furi_cmd_die_usage(NULL, "no help for '%s'", argv[2]);
+	}
+	if (!strcmp(cmd, "mount"))
+		return cmd_mount(argc - 1, argv + 1);
+	if (!strcmp(cmd, "status"))
+		return furi_cmd_status(argc - 1, argv + 1);
+	furi_cmd_die_usage(NULL, "unknown command '%s'", cmd);
+	return FURI_EXIT_USAGE;
+}

@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * status_cmd.c - `furi status MOUNTPOINT [--json]`: read the status file a
+ * server publishes and print it. Nothing here sends a request to the mount,
+ * so it answers for a hung or dead server too.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "furi_cmd.h"
+#include "status.h"
+
+int furi_cmd_absolute(const char *path, char *buf, size_t len)
+{
+	return furi_path_absolute(path, buf, len);
+}
+
+void furi_cmd_status_usage(FILE *out)
+{
+	fprintf(out,
+"Usage: furi status MOUNTPOINT [--json]\n"
+"\n"
+"Show how a furi mount is served: the transport (io_uring, or /dev/fuse with the\n"
+"reason io_uring is not in use), queues, threads, queue depth, buffer memory, and\n"
+"per-channel counters: requests by opcode, bytes in and out, errors, requests in\n"
+"flight and latency percentiles (from receipt to reply, inside the server).\n"
+"\n"
+"A channel is one io_uring queue (queueN, one per possible CPU) or the /dev/fuse\n"
+"workers (dev_fuse). Counters start at zero when the mount starts.\n"
+"\n"
+"Options:\n"
+"  --json    print one JSON object instead (stable keys; see docs/STATUS.md)\n"
+"\n"
+"furi status reads the server's status file (/run/furi for root) and never sends\n"
+"a request to the mount, so it also answers when the server hangs or has died.\n"
+"\n"
+"Exit status: 0 when a running furi server serves MOUNTPOINT, 1 otherwise.\n");
+}
+
+struct snapshot {
+	struct furi_status *st;
+	size_t size;
+};
+
+static int load(const char *mnt, struct snapshot *snap, char *why, size_t whylen)
+{
+	struct furi_mountinfo mi;
+	char path[300];
+	struct stat sb;
+	void *map;
+	int fd;
+
+	if (furi_mountinfo_find(mnt, &mi)) {
+		snprintf(why, whylen, "%s is not a mountpoint", mnt);
+		return -ENOENT;
+	}
+	if (strncmp(mi.fstype, "fuse", 4)) {
+		snprintf(why, whylen, "%s is a %s mount, not FUSE", mnt, mi.fstype);
+		return -EINVAL;
+	}
+	if (furi_status_path(path, sizeof(path), mi.major, mi.minor))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, whylen,
+			 "%s is a FUSE mount without a furi status file (not served by furi, or its server has died; fix: umount %s)",
+			 mnt, mnt);
+		return -ENOENT;
+	}
+	if (fstat(fd, &sb) || (size_t)sb.st_size < sizeof(struct furi_status)) {
+		close(fd);
+		snprintf(why, whylen, "%s: status file %s is damaged", mnt, path);
+		return -EINVAL;
+	}
+	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		snprintf(why, whylen, "cannot map %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	snap->st = map;
+	snap->size = (size_t)sb.st_size;
+	if (snap->st->magic != FURI_STATUS_MAGIC || snap->st->version != FURI_STATUS_VERSION ||
+	    snap->st->size > snap->size) {
+		munmap(map, snap->size);
+		snprintf(why, whylen, "%s: status file %s has an unknown format", mnt, path);
+		return -EINVAL;
+	}
+	if (snap->st->dev_major != mi.major || snap->st->dev_minor != mi.minor ||
+	    kill(snap->st->pid, 0) != 0) {
+		snprintf(why, whylen,
+			 "the furi server of %s (pid %d) is gone and the mount is dead (fix: umount %s)",
+			 mnt, snap->st->pid, mnt);
+		munmap(map, snap->size);
+		return -ESRCH;
+	}
+	return 0;
+}
+
+static unsigned nchan(const struct snapshot *s)
+{
+	size_t cap = (s->size - sizeof(*s->st)) / sizeof(struct furi_chan_stats);
+	unsigned n = *(const volatile uint32_t *)&s->st->nchan;
+
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+
+	return n < cap ? n : (unsigned)cap;
+}
+
+static const char *state_name(uint32_t state)
+{
+	switch (state) {
+	case FURI_STATE_STARTING: return "starting";
+	case FURI_STATE_RUNNING: return "running";
+	case FURI_STATE_STOPPING: return "stopping";
+	}
+	return "unknown";
+}
+
+static const char *kind_name(uint32_t kind)
+{
+	return kind == FURI_CHAN_URING ? "io_uring" : "dev_fuse";
+}
+
+/* Copy a counter block once, so every number printed comes from one moment. */
+static void read_chan(const struct furi_chan_stats *src, struct furi_chan_stats *dst)
+{
+	memcpy(dst, src, sizeof(*dst));
+}
+
+static void json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void print_json(const struct snapshot *s)
+{
+	const struct furi_status *st = s->st;
+	unsigned i, j, n = nchan(s);
+	uint64_t by_kind[3] = { 0, 0, 0 };
+	bool first;
+
+	for (i = 0; i < n; i++) {
+		struct furi_chan_stats c;
+
+		read_chan(&st->chan[i], &c);
+		if (c.kind <= 2)
+			by_kind[c.kind] += c.received;
+	}
+	printf("{\"mountpoint\": ");
+	json_string(stdout, st->mountpoint);
+	printf(", \"fs\": ");
+	json_string(stdout, st->fs);
+	printf(", \"pid\": %d, \"state\": \"%s\", \"transport\": \"%s\", \"transport_line\": ",
+	       st->pid, state_name(st->state), st->uring ? "io_uring" : "dev_fuse");
+	json_string(stdout, st->transport_line);
+	printf(", \"fallback_reason\": ");
+	json_string(stdout, st->fallback_reason);
+	printf(", \"proto\": \"%u.%u\", \"queues\": %u, \"threads\": %u, \"legacy_threads\": %u,"
+	       " \"depth\": %u, \"payload_bytes\": %llu, \"buffer_bytes\": %llu,"
+	       " \"max_write\": %u, \"max_pages\": %u, \"max_background\": %u,"
+	       " \"congestion_threshold\": %u, \"init_flags\": %llu,",
+	       st->proto_major, st->proto_minor, st->queues,
+	       st->uring ? st->uring_threads : st->legacy_threads, st->legacy_threads, st->depth,
+	       (unsigned long long)st->payload_bytes, (unsigned long long)st->buffer_bytes,
+	       st->max_write, st->max_pages, st->max_background, st->congestion_threshold,
+	       (unsigned long long)st->want);
+	printf(" \"requests\": {\"io_uring\": %llu, \"dev_fuse\": %llu}, \"channels\": [",
+	       (unsigned long long)by_kind[FURI_CHAN_URING],
+	       (unsigned long long)by_kind[FURI_CHAN_DEV_FUSE]);
+	for (i = 0; i < n; i++) {
+		struct furi_chan_stats c;
+
+		read_chan(&st->chan[i], &c);
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_string(stdout, c.name);
+		printf(", \"transport\": \"%s\", \"cpu\": %d, \"requests\": %llu, \"replies\": %llu,"
+		       " \"bytes_in\": %llu, \"bytes_out\": %llu, \"errors\": %llu,"
+		       " \"malformed\": %llu, \"in_flight\": %lld, \"ops\": {",
+		       kind_name(c.kind), c.cpu, (unsigned long long)c.received,
+		       (unsigned long long)c.replied, (unsigned long long)c.bytes_in,
+		       (unsigned long long)c.bytes_out, (unsigned long long)c.errors,
+		       (unsigned long long)c.malformed,
+		       (long long)(c.received - c.replied));
+		first = true;
+		for (j = 0; j < FURI_OPCODE_MAX; j++) {
+			const char *name = furi_opcode_name(j);
+
+			if (!c.ops[j] || !name)
+				continue;
+			printf("%s\"%s\": %llu", first ? "" : ", ", name, (unsigned long long)c.ops[j]);
+			first = false;
+		}
+		printf("}, \"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f}}",
+		       (double)furi_lat_percentile(c.lat, 50) / 1000.0,
+		       (double)furi_lat_percentile(c.lat, 90) / 1000.0,
+		       (double)furi_lat_percentile(c.lat, 99) / 1000.0);
+	}
+	printf("]}\n");
+}
+
+static void human_bytes(char *buf, size_t len, uint64_t b)
+{
+	if (b >= (1ull << 30))
+		snprintf(buf, len, "%.1f GiB", (double)b / (1ull << 30));
+	else if (b >= (1ull << 20))
+		snprintf(buf, len, "%.1f MiB", (double)b / (1ull << 20));
+	else if (b >= (1ull << 10))
+		snprintf(buf, len, "%.1f KiB", (double)b / (1ull << 10));
+	else
+		snprintf(buf, len, "%llu B", (unsigned long long)b);
+}
+
+static void print_human(const struct snapshot *s)
+{
+	const struct furi_status *st = s->st;
+	unsigned i, j, n = nchan(s);
+	uint64_t ops[FURI_OPCODE_MAX] = { 0 };
+	char a[32], b[32];
+	bool any = false;
+
+	printf("%s: %s, pid %d, %s, FUSE %u.%u\n", st->mountpoint, st->fs, st->pid,
+	       state_name(st->state), st->proto_major, st->proto_minor);
+	printf("transport: %s\n", st->transport_line);
+	human_bytes(a, sizeof(a), st->max_write);
+	human_bytes(b, sizeof(b), st->buffer_bytes);
+	printf("max_write %s, max_background %u, congestion_threshold %u, buffers %s\n", a,
+	       st->max_background, st->congestion_threshold, b);
+	printf("\n%-10s %-9s %4s %11s %9s %7s %10s %10s %8s %8s\n", "channel", "transport", "cpu",
+	       "requests", "in-flight", "errors", "in", "out", "p50 us", "p99 us");
+	for (i = 0; i < n; i++) {
+		struct furi_chan_stats c;
+		char cpu[16];
+
+		read_chan(&st->chan[i], &c);
+		for (j = 0; j < FURI_OPCODE_MAX; j++)
+			ops[j] += c.ops[j];
+		human_bytes(a, sizeof(a), c.bytes_in);
+		human_bytes(b, sizeof(b), c.bytes_out);
+		if (c.cpu >= 0)
+			snprintf(cpu, sizeof(cpu), "%d", c.cpu);
+		else
+			snprintf(cpu, sizeof(cpu), "-");
+		printf("%-10s %-9s %4s %11llu %9lld %7llu %10s %10s %8.1f %8.1f\n", c.name,
+		       kind_name(c.kind), cpu, (unsigned long long)c.received,
+		       (long long)(c.received - c.replied), (unsigned long long)c.errors, a, b,
+		       (double)furi_lat_percentile(c.lat, 50) / 1000.0,
+		       (double)furi_lat_percentile(c.lat, 99) / 1000.0);
+	}
+	printf("\nrequests by opcode:");
+	for (j = 0; j < FURI_OPCODE_MAX; j++) {
+		const char *name = furi_opcode_name(j);
+
+		if (!ops[j] || !name)
+			continue;
+		printf("%s %s %llu", any ? "," : "", name, (unsigned long long)ops[j]);
+		any = true;
+	}
+	printf("%s\n", any ? "" : " none yet");
+}
+
+int furi_cmd_status(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct snapshot snap = { NULL, 0 };
+	char mnt[1024], why[2600];
+	bool json = false;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			furi_cmd_status_usage(stdout);
+			return 0;
+		default:
+			furi_cmd_die_usage("status", "bad option");
+		}
+	}
+	if (optind != argc - 1)
+		furi_cmd_die_usage("status", "expected: furi status MOUNTPOINT [--json]");
+	r = furi_path_absolute(argv[optind], mnt, sizeof(mnt));
+	if (r) {
+		fprintf(stderr, "furi: %s: %s\n", argv[optind], strerror(-r));
+		return FURI_EXIT_FAIL;
+	}
+	r = load(mnt, &snap, why, sizeof(why));
+	if (r) {
+		fprintf(stderr, "furi: %s\n", why);
+		return FURI_EXIT_FAIL;
+	}
+	if (json)
+		print_json(&snap);
+	else
+		print_human(&snap);
+	munmap(snap.st, snap.size);
+	return 0;
+}
