@@ -218,7 +218,7 @@ char *bmap_write(struct bmap *m, uint64_t idx, bool zero)
 
 /* Make first..last zero blocks inside the node at height h starting at base. */
 static bool fill_node(struct node *n, unsigned h, uint64_t base, uint64_t first,
-		      uint64_t last, uint64_t *added)
+		      uint64_t last, bool overwrite, uint64_t *added)
 {
 	unsigned sh = shift_of(h);
 	uint64_t span = UINT64_C(1) << sh;
@@ -227,9 +227,9 @@ static bool fill_node(struct node *n, unsigned h, uint64_t base, uint64_t first,
 	for (unsigned i = (unsigned)((first - base) >> sh); i <= i1; i++) {
 		void *c = n->slot[i];
 		uint64_t cb = base + ((uint64_t)i << sh), ce = cb + span - 1;
-		if (c == ZERO)
+		if (c == ZERO || (h == 1 && c && !overwrite))
 			continue;
-		if (first <= cb && ce <= last) {
+		if (first <= cb && ce <= last && (overwrite || !c)) {
 			uint64_t had = 0;
 			if (c && h == 1) {
 				free(c);
@@ -248,7 +248,8 @@ static bool fill_node(struct node *n, unsigned h, uint64_t base, uint64_t first,
 			return false;
 		n->slot[i] = cn;
 		uint64_t a = 0;
-		bool ok = fill_node(cn, h - 1, cb, max_u64(first, cb), min_u64(last, ce), &a);
+		bool ok = fill_node(cn, h - 1, cb, max_u64(first, cb), min_u64(last, ce),
+				    overwrite, &a);
 		n->total += a;
 		*added += a;
 		if (cn->total == 0) {
@@ -261,7 +262,8 @@ static bool fill_node(struct node *n, unsigned h, uint64_t base, uint64_t first,
 	return true;
 }
 
-bool bmap_fill_zero(struct bmap *m, uint64_t first, uint64_t last, uint64_t *added)
+bool bmap_fill_zero(struct bmap *m, uint64_t first, uint64_t last, bool overwrite,
+		    uint64_t *added)
 {
 	*added = 0;
 	if (first > last)
@@ -271,7 +273,7 @@ bool bmap_fill_zero(struct bmap *m, uint64_t first, uint64_t last, uint64_t *add
 			shrink(m);
 		return false;
 	}
-	bool ok = fill_node(m->root, m->height, 0, first, last, added);
+	bool ok = fill_node(m->root, m->height, 0, first, last, overwrite, added);
 	m->nblocks += *added;
 	shrink(m);
 	return ok;

@@ -47,12 +47,13 @@ const char *bmap_get(const struct bmap *m, uint64_t idx);
  */
 char *bmap_write(struct bmap *m, uint64_t idx, bool zero);
 /*
- * Make first..last (inclusive) read as zeros while allocated: holes and real
- * blocks become zero blocks. *added receives how many were holes. Returns
- * false on ENOMEM or last > BMAP_MAX_INDEX, with part of the range done
- * (and counted in *added).
+ * Allocate first..last (inclusive) as zero blocks: holes become zero blocks,
+ * and so do real blocks when overwrite is set (otherwise they keep their
+ * data). *added receives how many were holes. Returns false on ENOMEM or
+ * last > BMAP_MAX_INDEX, with part of the range done (and counted).
  */
-bool bmap_fill_zero(struct bmap *m, uint64_t first, uint64_t last, uint64_t *added);
+bool bmap_fill_zero(struct bmap *m, uint64_t first, uint64_t last, bool overwrite,
+		    uint64_t *added);
 /*
  * Make first..last (inclusive) holes. Returns how many blocks went. Best
  * effort: without memory to split a zero subtree at the edge of the range,

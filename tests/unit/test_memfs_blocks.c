@@ -154,7 +154,7 @@ static void test_seek_runs(void)
 static bool fill1(struct bmap *m, uint64_t idx)
 {
 	uint64_t added;
-	return bmap_fill_zero(m, idx, idx, &added);
+	return bmap_fill_zero(m, idx, idx, true, &added);
 }
 
 static void test_zero_blocks(void)
@@ -163,7 +163,7 @@ static void test_zero_blocks(void)
 	uint64_t found = 0, added = 99;
 	bmap_init(&m);
 	/* preallocated space: counted and seen as data, reads as zeros */
-	CHECK(bmap_fill_zero(&m, 7, 7, &added) && added == 1);
+	CHECK(bmap_fill_zero(&m, 7, 7, true, &added) && added == 1);
 	CHECK(bmap_get(&m, 7) == bmap_zero_block);
 	CHECK(m.nblocks == 1);
 	CHECK(bmap_next_data(&m, 0, &found) && found == 7);
@@ -178,7 +178,7 @@ static void test_zero_blocks(void)
 		b[5] = 'q';
 
 	/* zeroing a real block frees it and keeps the slot allocated */
-	CHECK(bmap_fill_zero(&m, 7, 7, &added) && added == 0);
+	CHECK(bmap_fill_zero(&m, 7, 7, true, &added) && added == 0);
 	CHECK(bmap_get(&m, 7) == bmap_zero_block);
 	CHECK(m.nblocks == 1);
 	CHECK(bmap_zero_block[5] == 0);
@@ -217,7 +217,7 @@ static void test_huge_fill(void)
 	CHECK(b != NULL);
 	if (b)
 		b[1] = 'd';
-	CHECK(bmap_fill_zero(&m, first, last, &added));
+	CHECK(bmap_fill_zero(&m, first, last, true, &added));
 	CHECK(added == n - 1);
 	CHECK(m.nblocks == n);
 	CHECK(bmap_count(&m, 0, UINT64_MAX) == n);
@@ -269,14 +269,37 @@ static void test_fill_mixed(void)
 	uint64_t added = 0;
 	bmap_init(&m);
 	CHECK(bmap_write(&m, 100, false) != NULL);
-	CHECK(bmap_fill_zero(&m, 90, 95, &added) && added == 6);
-	CHECK(bmap_fill_zero(&m, 80, 200, &added) && added == 121 - 7);
+	CHECK(bmap_fill_zero(&m, 90, 95, true, &added) && added == 6);
+	CHECK(bmap_fill_zero(&m, 80, 200, true, &added) && added == 121 - 7);
 	CHECK(m.nblocks == 121);
 	CHECK(bmap_get(&m, 100) == bmap_zero_block);
-	CHECK(bmap_fill_zero(&m, 80, 200, &added) && added == 0);
-	CHECK(!bmap_fill_zero(&m, 0, BMAP_MAX_INDEX + 1, &added));
+	CHECK(bmap_fill_zero(&m, 80, 200, true, &added) && added == 0);
+	CHECK(!bmap_fill_zero(&m, 0, BMAP_MAX_INDEX + 1, true, &added));
 	CHECK(m.nblocks == 121);
 	CHECK(bmap_clear(&m) == 121);
+}
+
+/* Preallocation fills holes around written blocks and keeps their data. */
+static void test_fill_keep(void)
+{
+	struct bmap m;
+	uint64_t added = 0, found = 0;
+	bmap_init(&m);
+	char *a = bmap_write(&m, 5, true), *b = bmap_write(&m, 64 * 64 + 1, true);
+	CHECK(a && b);
+	if (a && b) {
+		a[0] = 'a';
+		b[0] = 'b';
+	}
+	CHECK(bmap_fill_zero(&m, 0, 64 * 64 * 64 + 10, false, &added));
+	CHECK(added == 64 * 64 * 64 + 11 - 2);
+	CHECK(bmap_get(&m, 5) == a && a && a[0] == 'a');
+	CHECK(bmap_get(&m, 64 * 64 + 1) == b && b && b[0] == 'b');
+	CHECK(bmap_get(&m, 6) == bmap_zero_block);
+	CHECK(bmap_count(&m, 0, UINT64_MAX) == 64 * 64 * 64 + 11);
+	CHECK(bmap_next_hole(&m, 0) == 64 * 64 * 64 + 11);
+	CHECK(bmap_next_data(&m, 64 * 64 * 64 + 10, &found) && found == 64 * 64 * 64 + 10);
+	CHECK(bmap_clear(&m) == 64 * 64 * 64 + 11);
 }
 
 int main(void)
@@ -289,6 +312,7 @@ int main(void)
 	test_full_leaf_hole();
 	test_huge_fill();
 	test_fill_mixed();
+	test_fill_keep();
 	if (failures) {
 		fprintf(stderr, "test_memfs_blocks: %d check(s) failed\n", failures);
 		return 1;
