@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* config.c - session options: defaults, "-o key[=value]" parsing, help. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>

@@ -9,6 +9,7 @@
  * a short argument, a name without its NUL, or a size past the data gets
  * EINVAL and never a read out of bounds.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -9,6 +9,7 @@
  * reply from another thread waits until the callback has returned, so the
  * request cannot be recycled under the callback.
  */
+#define _GNU_SOURCE
 #include <string.h>
 
 #include "internal.h"

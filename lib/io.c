@@ -4,6 +4,7 @@
  * goes on that queue's ring (the channel's io_submit); anywhere else it is
  * a plain system call and done() runs before furi_io_*() returns.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>

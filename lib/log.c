@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* log.c - one line per event, to stderr or to the application's sink. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -4,6 +4,7 @@
  * mount(2) as root, fusermount3 (setuid helper from the fuse3 package)
  * otherwise. Every failure says what went wrong and how to fix it.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

@@ -5,6 +5,7 @@
  * /dev/fuse buffer after the out header) and hands the request back to the
  * channel. They never ask which transport carries the request.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
 #include <string.h>

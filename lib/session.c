@@ -4,6 +4,7 @@
  * choice of transport (and the reason when it is not io_uring), signals,
  * and teardown in the reverse order of setup.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>

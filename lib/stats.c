@@ -5,6 +5,7 @@
  * no locked instruction; the /dev/fuse channel is shared by its workers and
  * uses atomic adds.
  */
+#define _GNU_SOURCE
 #include <stdatomic.h>
 #include <time.h>
 

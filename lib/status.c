@@ -4,6 +4,7 @@
  * mountinfo and path helpers the server and `furi status` share. None of
  * these touch the FUSE mount itself, so they work on a dead or hung mount.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -13,6 +13,7 @@
  * boundary, and the reply area starts on a page boundary too, so backends
  * that use O_DIRECT can take both without bounce buffers.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

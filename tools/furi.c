@@ -4,6 +4,7 @@
  *
  * Exit status: 0 success, 1 failure (the message says why), 2 usage error.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -24,7 +25,7 @@
 
 static const struct furi_fs_type *const fs_types[] = {
 	&furi_memfs_type,
-	&furi_nullfs_type,
+
 };
 
 static const struct furi_fs_type *find_fs(const char *name)

@@ -4,6 +4,7 @@
  * server publishes and print it. Nothing here sends a request to the mount,
  * so it answers for a hung or dead server too.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
