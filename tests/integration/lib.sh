@@ -238,10 +238,19 @@ t_umount() {
 	t_untrack_mount "$dir"
 }
 
+# t_pid_alive PID: running (a zombie has exited: a daemon's zombie waits for
+# init to reap it, which can take seconds).
+t_pid_alive() {
+	local state
+	kill -0 "$1" 2>/dev/null || return 1
+	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 # t_wait_pid_exit PID SECONDS: 0 once PID is gone, 1 on timeout.
 t_wait_pid_exit() {
 	local pid=$1 deadline=$((SECONDS + $2))
-	while kill -0 "$pid" 2>/dev/null; do
+	while t_pid_alive "$pid"; do
 		[ "$2" -eq 0 ] || [ $SECONDS -ge "$deadline" ] && return 1
 		sleep 0.05
 	done
@@ -253,7 +262,7 @@ t_wait_pid_exit() {
 # t_stop_pid PID: SIGTERM, then SIGKILL if it does not go.
 t_stop_pid() {
 	local pid=$1
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	t_pid_alive "$pid" || { wait "$pid" 2>/dev/null; return 0; }
 	kill -TERM "$pid" 2>/dev/null
 	t_wait_pid_exit "$pid" 5 && return 0
 	echo "# lib.sh: pid $pid ignored SIGTERM, sending SIGKILL" >&2
