@@ -34,6 +34,7 @@ static int parse_size(const char *s, unsigned long long *out)
 {
 	char *end;
 	unsigned long long v;
+	unsigned shift = 0;
 
 	if (!s || !*s || *s == '-')
 		return -EINVAL;
@@ -42,14 +43,15 @@ static int parse_size(const char *s, unsigned long long *out)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
 	default: break;
 	}
-	if (*end)
+	/* A shift that overflows would wrap a huge value back into range. */
+	if (*end || v > (ULLONG_MAX >> shift))
 		return -EINVAL;
-	*out = v;
+	*out = v << shift;
 	return 0;
 }
 
