@@ -111,6 +111,43 @@ static void unescape(char *s)
 	*w = '\0';
 }
 
+int furi_mountinfo_parse_line(char *line, const char *path, struct furi_mountinfo *mi)
+{
+	/* id parent major:minor root mountpoint opts [optional...] - fstype source superopts */
+	char *save = NULL, *fields[6], *sep, *tail;
+	unsigned maj, min;
+	int i;
+
+	fields[0] = strtok_r(line, " ", &save);
+	for (i = 1; i < 6 && fields[i - 1]; i++)
+		fields[i] = strtok_r(NULL, " ", &save);
+	if (i < 6 || !fields[4] || sscanf(fields[2], "%u:%u", &maj, &min) != 2)
+		return -ENOENT;
+	unescape(fields[4]);
+	if (strcmp(fields[4], path))
+		return -ENOENT;
+	tail = save ? save : "";
+	sep = strstr(tail, " - ");
+	if (!sep && !strncmp(tail, "- ", 2))
+		sep = tail - 1;
+	mi->major = maj;
+	mi->minor = min;
+	mi->fstype[0] = mi->source[0] = '\0';
+	if (sep) {
+		char *fs_save = NULL, *fstype, *source;
+
+		fstype = strtok_r(sep + 3, " ", &fs_save);
+		source = fstype ? strtok_r(NULL, " ", &fs_save) : NULL;
+		if (fstype)
+			snprintf(mi->fstype, sizeof(mi->fstype), "%s", fstype);
+		if (source) {
+			unescape(source);
+			snprintf(mi->source, sizeof(mi->source), "%s", source);
+		}
+	}
+	return 0;
+}
+
 int furi_mountinfo_find(const char *path, struct furi_mountinfo *mi)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -120,41 +157,9 @@ int furi_mountinfo_find(const char *path, struct furi_mountinfo *mi)
 
 	if (!f)
 		return -errno;
-	while (getline(&line, &cap, f) > 0) {
-		/* id parent major:minor root mountpoint opts [optional...] - fstype source superopts */
-		char *save = NULL, *fields[6], *sep, *tail;
-		unsigned maj, min;
-		int i;
-
-		fields[0] = strtok_r(line, " ", &save);
-		for (i = 1; i < 6 && fields[i - 1]; i++)
-			fields[i] = strtok_r(NULL, " ", &save);
-		if (i < 6 || !fields[4] || sscanf(fields[2], "%u:%u", &maj, &min) != 2)
-			continue;
-		unescape(fields[4]);
-		if (strcmp(fields[4], path))
-			continue;
-		tail = save ? save : "";
-		sep = strstr(tail, " - ");
-		if (!sep && !strncmp(tail, "- ", 2))
-			sep = tail - 1;
-		mi->major = maj;
-		mi->minor = min;
-		mi->fstype[0] = mi->source[0] = '\0';
-		if (sep) {
-			char *fs_save = NULL, *fstype, *source;
-
-			fstype = strtok_r(sep + 3, " ", &fs_save);
-			source = fstype ? strtok_r(NULL, " ", &fs_save) : NULL;
-			if (fstype)
-				snprintf(mi->fstype, sizeof(mi->fstype), "%s", fstype);
-			if (source) {
-				unescape(source);
-				snprintf(mi->source, sizeof(mi->source), "%s", source);
-			}
-		}
-		found = 0;
-	}
+	while (getline(&line, &cap, f) > 0)
+		if (furi_mountinfo_parse_line(line, path, mi) == 0)
+			found = 0;
 	free(line);
 	fclose(f);
 	return found;

@@ -93,6 +93,11 @@ struct furi_mountinfo {
 	char source[256];
 };
 int furi_mountinfo_find(const char *path, struct furi_mountinfo *mi);
+/*
+ * One line of mountinfo (changed in place): 0 with mi filled when its mount
+ * point (unescaped) is path, else -ENOENT and mi untouched.
+ */
+int furi_mountinfo_parse_line(char *line, const char *path, struct furi_mountinfo *mi);
 /* Make path absolute and clean (".", "..", "//") without touching the filesystem. */
 int furi_path_absolute(const char *path, char *buf, size_t len);
 
