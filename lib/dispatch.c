@@ -146,14 +146,24 @@ static int take_extensions(struct furi_req *req, const struct fuse_in_header *ih
 	return 0;
 }
 
-static void lock_from_kernel(struct flock *fl, const struct fuse_file_lock *lk)
+/*
+ * The kernel sends 0 <= start <= end, with end OFFSET_MAX (INT64_MAX) for
+ * "to the end of the file". A range outside that has no struct flock form:
+ * start past INT64_MAX became a negative l_start and end < start a negative
+ * l_len, and a handler answering with that lock overflowed in
+ * furi_reply_lock(). Refuse it. (Found by tests/fuzz/fuzz_decoder.)
+ */
+static bool lock_from_kernel(struct flock *fl, const struct fuse_file_lock *lk)
 {
+	if (lk->start > (uint64_t)INT64_MAX || lk->end < lk->start)
+		return false;
 	memset(fl, 0, sizeof(*fl));
 	fl->l_type = (short)lk->type;
 	fl->l_whence = SEEK_SET;
 	fl->l_start = (off_t)lk->start;
 	fl->l_len = lk->end >= (uint64_t)INT64_MAX ? 0 : (off_t)(lk->end - lk->start + 1);
 	fl->l_pid = (pid_t)lk->pid;
+	return true;
 }
 
 static void setattr_from_kernel(struct furi_setattr *sa, const struct fuse_setattr_in *in)
@@ -457,13 +467,15 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 		return;
 	case FUSE_GETLK:
 		NEED(getlk);
-		lock_from_kernel(&fl, &a.lk.lk);
+		if (!lock_from_kernel(&fl, &a.lk.lk))
+			goto einval;
 		ops->getlk(req, ih->nodeid, a.lk.fh, a.lk.owner, &fl);
 		return;
 	case FUSE_SETLK:
 	case FUSE_SETLKW:
 		NEED(setlk);
-		lock_from_kernel(&fl, &a.lk.lk);
+		if (!lock_from_kernel(&fl, &a.lk.lk))
+			goto einval;
 		ops->setlk(req, ih->nodeid, a.lk.fh, a.lk.owner, &fl,
 			   ih->opcode == FUSE_SETLKW, a.lk.lk_flags & FUSE_LK_FLOCK);
 		return;

@@ -223,8 +223,9 @@ void furi_reply_lock(struct furi_req *req, const struct flock *lock)
 	o->lk.type = (uint32_t)lock->l_type;
 	if (lock->l_type != F_UNLCK) {
 		o->lk.start = (uint64_t)lock->l_start;
+		/* Unsigned: a handler's out-of-range lock must not overflow here. */
 		o->lk.end = lock->l_len == 0 ? (uint64_t)INT64_MAX
-					     : (uint64_t)(lock->l_start + lock->l_len - 1);
+					     : (uint64_t)lock->l_start + (uint64_t)lock->l_len - 1;
 		o->lk.pid = (uint32_t)lock->l_pid;
 	}
 	furi_reply_send(req, 0, sizeof(*o), NULL, 0);

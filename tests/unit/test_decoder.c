@@ -1854,6 +1854,49 @@ static void test_bogus_extensions_are_rejected(void)
 	CHECK_EQ(call.ctx.supp_gid, (gid_t)-1);
 }
 
+/*
+ * Regression (found by tests/fuzz/fuzz_decoder): a lock range the kernel
+ * never sends (start past INT64_MAX, or end before start) used to reach the
+ * handler as a negative l_start/l_len, and echoing it back with
+ * furi_reply_lock() overflowed a signed addition.
+ */
+static void test_lock_range_the_kernel_never_sends_is_rejected(void)
+{
+	static const uint32_t opcodes[] = { FUSE_GETLK, FUSE_SETLK, FUSE_SETLKW };
+	static const struct { uint64_t start, end; } bad[] = {
+		{ 100, 5 },
+		{ 1ULL << 63, 0 },
+		{ 1ULL << 63, 1ULL << 63 },
+		{ UINT64_MAX, UINT64_MAX },
+		{ 1, 0 },
+	};
+
+	for (size_t o = 0; o < FURI_ARRAY_SIZE(opcodes); o++) {
+		struct msg m;
+
+		for (size_t i = 0; i < FURI_ARRAY_SIZE(bad); i++) {
+			lk_msg(&m, opcodes[o], bad[i].start, bad[i].end, F_WRLCK, 0);
+			deliver(&m);
+			CHECK_EINVAL();
+		}
+		/* Still accepted: the largest start, and an end past OFFSET_MAX
+		 * meaning "to the end of the file", as before. */
+		lk_msg(&m, opcodes[o], (uint64_t)INT64_MAX, (uint64_t)INT64_MAX, F_RDLCK, 0);
+		deliver(&m);
+		CHECK_EQ(call.n, 1);
+		CHECK_EQ(call.fl.l_start, INT64_MAX);
+		CHECK_EQ(call.fl.l_len, 0);
+		lk_msg(&m, opcodes[o], 0, UINT64_MAX, F_RDLCK, 0);
+		deliver(&m);
+		CHECK_EQ(call.n, 1);
+		CHECK_EQ(call.fl.l_len, 0);
+		lk_msg(&m, opcodes[o], 5, 5, F_RDLCK, 0);
+		deliver(&m);
+		CHECK_EQ(call.n, 1);
+		CHECK_EQ(call.fl.l_len, 1);
+	}
+}
+
 /* Truncated FORGET and INTERRUPT: no handler, no reply. */
 static void test_truncated_no_reply_ops_stay_silent(void)
 {
@@ -1995,6 +2038,7 @@ int main(void)
 	RUN(test_batch_forget_count_past_data);
 	RUN(test_read_sizes_past_reply_area_are_rejected);
 	RUN(test_bogus_extensions_are_rejected);
+	RUN(test_lock_range_the_kernel_never_sends_is_rejected);
 	RUN(test_truncated_no_reply_ops_stay_silent);
 	cur_path = DEV;
 	test_dev_length_mismatch_is_rejected();

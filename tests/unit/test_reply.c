@@ -382,6 +382,16 @@ static void test_lock_converts_length_to_end(void)
 	CHECK_EQ(o->lk.start, 10);
 	CHECK_EQ(o->lk.end, 14);
 
+	/* A handler's lock whose end does not fit: no signed overflow (UBSan
+	 * flagged l_start + l_len - 1 here), the end is computed modulo 2^64. */
+	fl.l_type = F_WRLCK;
+	fl.l_start = INT64_MAX;
+	fl.l_len = 2;
+	req = new_req(FUSE_GETLK, 3);
+	furi_reply_lock(req, &fl);
+	CHECK_EQ_U64(o->lk.start, (uint64_t)INT64_MAX);
+	CHECK_EQ_U64(o->lk.end, 1ULL << 63);
+
 	/* No conflict: only the type matters, the rest is zero. */
 	fl.l_type = F_UNLCK;
 	req = new_req(FUSE_GETLK, 3);
