@@ -21,7 +21,9 @@
  * order of their cookies, which only grow: readdir at offset X resumes at
  * the first cookie above X, so offsets stay valid while entries come and go.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
