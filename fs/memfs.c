@@ -156,9 +156,16 @@ static struct memfs *req_fs(struct furi_req *req)
 	return furi_req_fs(req);
 }
 
+/*
+ * The inode behind a file handle. The handle reached this thread through the
+ * kernel, which orders it after the open for us; the acquire load pairs with
+ * the open's increment so that thread sanitizers see that order too.
+ */
 static struct mnode *fh_node(uint64_t fh)
 {
-	return (struct mnode *)(uintptr_t)fh;
+	struct mnode *n = (struct mnode *)(uintptr_t)fh;
+	(void)atomic_load_explicit(&n->nopen, memory_order_acquire);
+	return n;
 }
 
 static void ns_rd(struct memfs *fs)
