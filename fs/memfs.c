@@ -126,6 +126,7 @@ struct memfs {
 	mode_t root_mode;
 	uid_t root_uid;
 	gid_t root_gid;
+	bool writeback;			/* FURI_CAP_WRITEBACK_CACHE was negotiated */
 };
 
 enum { T_A = 1, T_M = 2, T_C = 4 };
@@ -1727,6 +1728,15 @@ static void memfs_lseek(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_
 	int err = EINVAL;
 	(void)ino;
 
+	/*
+	 * With the writeback cache the kernel holds data and sizes we have not
+	 * seen, and does not flush them before LSEEK: ENOSYS makes it answer
+	 * from its own size instead (all data up to EOF), which is right.
+	 */
+	if (req_fs(req)->writeback) {
+		furi_reply_err(req, ENOSYS);
+		return;
+	}
 	if (n->type == S_IFREG) {
 		node_rd(n);
 		err = seek_locked(n, off, whence, &res);
@@ -1909,7 +1919,8 @@ static void memfs_releasedir(struct furi_req *req, uint64_t ino, uint64_t fh)
 
 static void memfs_init(void *fsp, struct furi_conn *conn)
 {
-	(void)fsp;
+	struct memfs *fs = fsp;
+	fs->writeback = conn->want & conn->capable & FURI_CAP_WRITEBACK_CACHE;
 	conn->want |= FURI_CAP_ATOMIC_O_TRUNC | FURI_CAP_CACHE_SYMLINKS |
 		      FURI_CAP_PARALLEL_DIROPS;
 	/* the kernel keeps umask, suid/sgid clearing and locks for us */
