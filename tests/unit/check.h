@@ -68,9 +68,10 @@ static unsigned long check_count;
 	do {                                                                    \
 		const char *g_ = (got), *w_ = (want);                           \
 		check_count++;                                                  \
-		if (!g_ || !strstr(g_, w_)) {                                   \
+		if (!g_ || !w_ || !strstr(g_, w_)) {                            \
 			fprintf(stderr, "%s:%d: %s is \"%s\", which lacks \"%s\"\n", \
-				__FILE__, __LINE__, #got, g_ ? g_ : "(null)", w_); \
+				__FILE__, __LINE__, #got, g_ ? g_ : "(null)",    \
+				w_ ? w_ : "(null)");                             \
 			check_failures++;                                       \
 		}                                                               \
 	} while (0)
