@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/falloc.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -54,6 +55,7 @@
 #define COPY_CHUNK		(64 * 1024)
 #define ITAB_MIN		256
 #define DAY_NS			(INT64_C(86400) * 1000000000)
+#define TRIM_BLOCKS		16384			/* 64 MiB freed: give memory back */
 
 struct xattr {
 	struct xattr *next;
@@ -127,6 +129,18 @@ struct memfs {
 	uid_t root_uid;
 	gid_t root_gid;
 	bool writeback;			/* FURI_CAP_WRITEBACK_CACHE was negotiated */
+	/*
+	 * Freed blocks stay in malloc's free lists, so deleting a big file
+	 * would not shrink the server. A thread (started at INIT, so it runs
+	 * in the serving process) calls malloc_trim() once enough was freed,
+	 * away from the queue threads: a trim can take milliseconds.
+	 */
+	atomic_uint_fast64_t freed;	/* blocks freed since the last trim */
+	atomic_bool trim_running;
+	pthread_t trim_thread;
+	pthread_mutex_t trim_lock;
+	pthread_cond_t trim_cond;
+	bool trim_wake, trim_stop;	/* trim_lock */
 };
 
 enum { T_A = 1, T_M = 2, T_C = 4 };
@@ -237,9 +251,62 @@ static bool space_take(struct memfs *fs, uint64_t n)
 	return true;
 }
 
+static void trim_kick(struct memfs *fs)
+{
+	pthread_mutex_lock(&fs->trim_lock);
+	fs->trim_wake = true;
+	pthread_cond_signal(&fs->trim_cond);
+	pthread_mutex_unlock(&fs->trim_lock);
+}
+
 static void space_give(struct memfs *fs, uint64_t n)
 {
+	if (!n)
+		return;
 	atomic_fetch_sub(&fs->used_blocks, n);
+	if (atomic_fetch_add(&fs->freed, n) + n >= TRIM_BLOCKS &&
+	    atomic_load(&fs->trim_running) && atomic_exchange(&fs->freed, 0) >= TRIM_BLOCKS)
+		trim_kick(fs);
+}
+
+static void *trim_main(void *arg)
+{
+	struct memfs *fs = arg;
+	pthread_mutex_lock(&fs->trim_lock);
+	for (;;) {
+		while (!fs->trim_wake && !fs->trim_stop)
+			pthread_cond_wait(&fs->trim_cond, &fs->trim_lock);
+		if (fs->trim_stop)
+			break;
+		fs->trim_wake = false;
+		pthread_mutex_unlock(&fs->trim_lock);
+		malloc_trim(0);
+		pthread_mutex_lock(&fs->trim_lock);
+	}
+	pthread_mutex_unlock(&fs->trim_lock);
+	return NULL;
+}
+
+static void trim_start(struct memfs *fs)
+{
+	if (atomic_load(&fs->trim_running))
+		return;
+	if (pthread_create(&fs->trim_thread, NULL, trim_main, fs) == 0)
+		atomic_store(&fs->trim_running, true);
+	else
+		furi_log(FURI_LOG_WARN, "memfs: no trim thread: freed memory stays with the server");
+}
+
+static void trim_stop(struct memfs *fs)
+{
+	if (!atomic_load(&fs->trim_running))
+		return;
+	pthread_mutex_lock(&fs->trim_lock);
+	fs->trim_stop = true;
+	pthread_cond_signal(&fs->trim_cond);
+	pthread_mutex_unlock(&fs->trim_lock);
+	pthread_join(fs->trim_thread, NULL);
+	atomic_store(&fs->trim_running, false);
 }
 
 static bool inode_take(struct memfs *fs)
@@ -1921,6 +1988,7 @@ static void memfs_init(void *fsp, struct furi_conn *conn)
 {
 	struct memfs *fs = fsp;
 	fs->writeback = conn->want & conn->capable & FURI_CAP_WRITEBACK_CACHE;
+	trim_start(fs);
 	conn->want |= FURI_CAP_ATOMIC_O_TRUNC | FURI_CAP_CACHE_SYMLINKS |
 		      FURI_CAP_PARALLEL_DIROPS;
 	/* the kernel keeps umask, suid/sgid clearing and locks for us */
@@ -2118,6 +2186,8 @@ static void *memfs_alloc(void)
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&fs->ns, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&fs->trim_lock, NULL);
+	pthread_cond_init(&fs->trim_cond, NULL);
 	atomic_init(&fs->next_ino, FURI_ROOT_INO);
 	fs->max_blocks = DEFAULT_CAPACITY / BS;
 	fs->entry_timeout = DEFAULT_TIMEOUT;
@@ -2160,6 +2230,7 @@ static void memfs_free(void *fsp)
 	struct memfs *fs = fsp;
 	if (!fs)
 		return;
+	trim_stop(fs);
 	for (size_t i = 0; i < fs->itab_size; i++) {
 		struct mnode *n = fs->itab[i], *next;
 		for (; n; n = next) {
@@ -2169,6 +2240,8 @@ static void memfs_free(void *fsp)
 	}
 	free(fs->itab);
 	pthread_rwlock_destroy(&fs->ns);
+	pthread_mutex_destroy(&fs->trim_lock);
+	pthread_cond_destroy(&fs->trim_cond);
 	free(fs);
 }
 
