@@ -441,12 +441,13 @@ furi_channel_count() {
 # returns 0 only if the program exited 0 with no failure. A run that ends
 # without a summary (crash, hang) is itself one failure.
 run_syscalls() {
-	local label=$1 dir=$2 line rc summary="" n_ok=0 n_fail=0 n_skip=0 out
+	local label=$1 dir=$2 line rc summary="" n_ok=0 n_fail=0 n_skip=0 rcfile
 	shift 2
 	SC_PASSED=0 SC_FAILED=0 SC_SKIPPED=0
-	out="$T_DIR/syscalls-$label.$$.out"
-	timeout --kill-after=10 "${SYSCALLS_TIMEOUT:-900}" "$SYSCALLS" "$@" "$dir" >"$out" 2>&1
-	rc=$?
+	rcfile="$T_DIR/syscalls-$label.$$.rc"
+	echo 255 >"$rcfile"
+	# Lines are passed on as they come, so a run killed from outside still
+	# shows how far it got.
 	while IFS= read -r line; do
 		case "$line" in
 		"ok "*) echo "ok $label/${line#ok }"; n_ok=$((n_ok + 1)) ;;
@@ -455,8 +456,10 @@ run_syscalls() {
 		"syscalls: "*) summary=$line ;;
 		*) echo "# $label: $line" ;;
 		esac
-	done <"$out"
-	rm -f "$out"
+	done < <(timeout --kill-after=10 "${SYSCALLS_TIMEOUT:-900}" "$SYSCALLS" "$@" "$dir" 2>&1
+		echo $? >"$rcfile")
+	rc=$(cat "$rcfile")
+	rm -f "$rcfile"
 	T_PASSED=$((T_PASSED + n_ok)) T_FAILED=$((T_FAILED + n_fail)) T_SKIPPED=$((T_SKIPPED + n_skip))
 	if [[ "$summary" =~ ^syscalls:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
 		SC_PASSED=${BASH_REMATCH[1]} SC_FAILED=${BASH_REMATCH[2]} SC_SKIPPED=${BASH_REMATCH[3]}
@@ -474,5 +477,5 @@ run_syscalls() {
 		return 1
 	fi
 	t_log "$label: $summary"
-	[ $rc -eq 0 ] && [ "$SC_FAILED" -eq 0 ]
+	[ "$rc" -eq 0 ] && [ "$SC_FAILED" -eq 0 ]
 }

@@ -22,9 +22,9 @@
  *   -l          list test names (with -v: required features and summary)
  *   -o NAMES    run only these tests (comma separated; fnmatch patterns)
  *   -x NAMES    do not run these tests
- *   -t SECONDS  watchdog per test (default 300): on expiry print "not ok"
- *               for the hung test and exit, so a stuck filesystem cannot
- *               hang the integration run
+ *   -t SECONDS  watchdog per test and per cleanup (default 120): on expiry
+ *               print "not ok" for the hung test and exit, so a stuck
+ *               filesystem cannot hang the integration run
  *
  * Features (--features LIST): capabilities of the filesystem under test.
  * A test whose feature is off is skipped, not failed. Default: all on.
@@ -877,6 +877,30 @@ struct dirent64_k {
 static long sys_getdents64(int fd, void *buf, size_t len)
 {
 	return syscall(SYS_getdents64, fd, buf, len);
+}
+
+/*
+ * Entries of path, "." and ".." included. A listing that goes past limit
+ * fails the test: a filesystem whose readdir never ends must not turn a
+ * counting loop into a hang.
+ */
+static int dir_count(const char *path, int limit)
+{
+	DIR *d = opendir(path);
+	int n = 0;
+
+	if (!d)
+		fail_at(__FILE__, __LINE__, errno, "opendir(\"%s\")", path);
+	errno = 0;
+	while (readdir(d))
+		if (++n > limit) {
+			closedir(d);
+			FAILF("listing of \"%s\" does not end: more than %d entries", path, limit);
+		}
+	if (errno)
+		fail_at(__FILE__, __LINE__, errno, "readdir(\"%s\")", path);
+	closedir(d);
+	return n;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2184,9 +2208,7 @@ static void test_tmpfile_linkat(void)
 {
 	char proc[64], buf[16];
 	struct stat st, lst;
-	DIR *d;
-	struct dirent *de;
-	int fd, fd2, n = 0;
+	int fd, fd2;
 
 	fd = open(".", O_TMPFILE | O_RDWR, 0640);
 	if (fd < 0)
@@ -2199,11 +2221,7 @@ static void test_tmpfile_linkat(void)
 	CHECK_EQ(st.st_size, 7);
 	CHECK_EQ(st.st_uid, geteuid());
 	/* No name appears until it is linked. */
-	d = CHECK_PTR(opendir("."));
-	while ((de = readdir(d)))
-		n++;
-	closedir(d);
-	CHECK_EQ(n, 2);
+	CHECK_EQ(dir_count(".", 100), 2);
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	CHECK_SYS(linkat(AT_FDCWD, proc, AT_FDCWD, "named", AT_SYMLINK_FOLLOW));
@@ -2592,12 +2610,7 @@ static void test_dir_10k_entries(void)
 		if (unlinkat(dfd, name, 0))
 			fail_at(__FILE__, __LINE__, errno, "unlink %s", name);
 	}
-	d = CHECK_PTR(opendir("big"));
-	n = 0;
-	while ((de = readdir(d)))
-		n++;
-	closedir(d);
-	CHECK_EQ(n, 2);
+	CHECK_EQ(dir_count("big", 100), 2);
 	CHECK_SYS(close(dfd));
 	CHECK_SYS(rmdir("big"));
 }
@@ -3931,8 +3944,6 @@ static void *worker_private_files(void *arg)
 	struct worker *w = arg;
 	unsigned char *buf = malloc(256 * 1024);
 	char dir[32], path[64], path2[64];
-	struct dirent *de;
-	DIR *d;
 
 	if (!buf)
 		FAILF("out of memory");
@@ -3972,11 +3983,7 @@ static void *worker_private_files(void *arg)
 		CHECK_SYS(unlink(path2));
 	}
 	free(buf);
-	d = CHECK_PTR(opendir(dir));
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			FAILF("%s: leftover \"%s\"", dir, de->d_name);
-	closedir(d);
+	CHECK_EQ(dir_count(dir, 100), 2);
 	CHECK_SYS(rmdir(dir));
 	return NULL;
 }
@@ -4098,15 +4105,8 @@ static void test_threads_concurrent_renames(void)
 	}
 	/* And the directories list exactly those names. */
 	for (int d = 0; d < RN_DIRS; d++) {
-		struct dirent *de;
-		DIR *dir;
-
 		snprintf(path, sizeof(path), "r%d", d);
-		dir = CHECK_PTR(opendir(path));
-		while ((de = readdir(dir)))
-			if (de->d_name[0] != '.')
-				total++;
-		closedir(dir);
+		total += dir_count(path, 1000) - 2;
 	}
 	CHECK_EQ(total, RN_FILES);
 }
@@ -4186,12 +4186,7 @@ static void test_threads_readdir_during_churn(void)
 		make_file(name, 0644, "");
 	}
 	run_threads(CH_THREADS + CH_READERS, worker_churn_or_read, NULL);
-	DIR *d = CHECK_PTR(opendir("."));
-	int n = 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	CHECK_EQ(n, CH_STABLE + 2);
+	CHECK_EQ(dir_count(".", 10000), CH_STABLE + 2);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -4435,8 +4430,9 @@ static const struct test tests[] = {
 
 static int g_rootfd = -1, g_fd_base;
 static int g_passed, g_failed, g_skipped;
-static unsigned g_timeout = 300;
-static volatile sig_atomic_t g_in_test;
+static bool g_fs_gone;
+static unsigned g_timeout = 120;
+static const char *volatile g_phase = "";
 
 static void put_str(const char *s)
 {
@@ -4463,7 +4459,9 @@ static void on_fatal_signal(int sig)
 	put_str("not ok ");
 	put_str(g_test);
 	if (sig == SIGALRM) {
-		put_str(": timed out after ");
+		put_str(": timed out");
+		put_str(g_phase);
+		put_str(" after ");
 		put_num((long)g_timeout);
 		put_str(" s");
 	} else {
@@ -4478,6 +4476,46 @@ static void on_fatal_signal(int sig)
 	put_num(g_skipped);
 	put_str(" skipped (aborted)\n");
 	_exit(1);
+}
+
+/* A set of 64-bit name hashes; a collision only costs a false "repeat". */
+struct hashset {
+	uint64_t *h;
+	size_t n, cap;
+};
+
+static void hs_put(struct hashset *s, uint64_t h)
+{
+	size_t j = h & (s->cap - 1);
+
+	while (s->h[j])
+		j = (j + 1) & (s->cap - 1);
+	s->h[j] = h;
+	s->n++;
+}
+
+/* Adds name; true if it was there already. */
+static bool seen_before(struct hashset *s, const char *name)
+{
+	uint64_t h = fnv1a(FNV_INIT, name, strlen(name)) | 1;	/* 0 marks empty */
+
+	if (2 * (s->n + 1) > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct hashset t = { calloc(cap, sizeof(uint64_t)), 0, cap };
+
+		if (!t.h)
+			return false;
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->h[i])
+				hs_put(&t, s->h[i]);
+		free(s->h);
+		*s = t;
+	}
+	for (size_t j = h & (s->cap - 1); s->h[j]; j = (j + 1) & (s->cap - 1))
+		if (s->h[j] == h)
+			return true;
+	hs_put(s, h);
+	return false;
 }
 
 /* Removes name under dfd recursively; returns 0 or an errno, text in err. */
@@ -4505,6 +4543,7 @@ static int rm_rf_at(int dfd, const char *name, char *err, size_t errlen, int dep
 		struct dirent *de;
 		char **names = NULL;
 		size_t n = 0, cap = 0;
+		struct hashset seen = { 0 };
 
 		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		if (fd < 0 || !(d = fdopendir(fd))) {
@@ -4514,10 +4553,18 @@ static int rm_rf_at(int dfd, const char *name, char *err, size_t errlen, int dep
 			snprintf(err, errlen, "open %s: %s", name, strerror(e));
 			return e;
 		}
-		/* Collect first: removing while listing is what tests check. */
+		/*
+		 * Collect first: removing while listing is what tests check. A
+		 * repeated name means the listing may never end: give up on it.
+		 */
 		while ((de = readdir(d))) {
 			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 				continue;
+			if (seen_before(&seen, de->d_name)) {
+				snprintf(err, errlen, "listing %s repeats \"%.40s\"", name, de->d_name);
+				e = EIO;
+				break;
+			}
 			if (n == cap) {
 				cap = cap ? cap * 2 : 64;
 				char **nn = realloc(names, cap * sizeof(*names));
@@ -4533,6 +4580,7 @@ static int rm_rf_at(int dfd, const char *name, char *err, size_t errlen, int dep
 			free(names[i]);
 		}
 		free(names);
+		free(seen.h);
 		closedir(d);
 		if (e)
 			return e;
@@ -4580,8 +4628,11 @@ static void run_one(const struct test *t)
 	if (mkdirat(g_rootfd, dname, 0755) || fchmodat(g_rootfd, dname, 0755, 0) ||
 	    (dfd = openat(g_rootfd, dname, O_RDONLY | O_DIRECTORY)) < 0) {
 		g_result = R_FAIL;
-		snprintf(g_msg, sizeof(g_msg), "cannot set up test directory %s (%s)",
-			 dname, strerror(errno));
+		/* A dead filesystem fails every test alike: say it once and stop. */
+		if (errno == ENOTCONN || errno == ECONNABORTED || errno == ECANCELED)
+			g_fs_gone = true;
+		snprintf(g_msg, sizeof(g_msg), "cannot set up test directory %s (%s)%s",
+			 dname, strerror(errno), g_fs_gone ? "; the filesystem is gone, stopping" : "");
 	} else {
 		if (fchdir(dfd)) {
 			g_result = R_FAIL;
@@ -4590,14 +4641,14 @@ static void run_one(const struct test *t)
 		close(dfd);
 		fflush(stdout);
 		if (g_result == R_OK_) {
-			g_in_test = 1;
 			alarm(g_timeout);
 			if (setjmp(g_jmp) == 0)
 				t->fn();
-			alarm(0);
-			g_in_test = 0;
 		}
 	}
+	/* Cleanup talks to the filesystem too, so it gets a watchdog of its own. */
+	g_phase = " in cleanup";
+	alarm(g_timeout);
 	release_resources();
 	if (fchdir(g_rootfd) && g_result == R_OK_) {
 		g_result = R_FAIL;
@@ -4609,6 +4660,8 @@ static void run_one(const struct test *t)
 		g_result = R_FAIL;
 		snprintf(g_msg, sizeof(g_msg), "cleanup: %s", err);
 	}
+	alarm(0);
+	g_phase = "";
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
 	switch (g_result) {
@@ -4836,7 +4889,10 @@ int main(int argc, char **argv)
 		if (exclude && in_list(exclude, tests[i].name))
 			continue;
 		run_one(&tests[i]);
+		if (g_fs_gone)
+			break;
 	}
-	printf("syscalls: %d passed, %d failed, %d skipped\n", g_passed, g_failed, g_skipped);
+	printf("syscalls: %d passed, %d failed, %d skipped%s\n", g_passed, g_failed, g_skipped,
+	       g_fs_gone ? " (aborted: filesystem gone)" : "");
 	return g_failed ? 1 : 0;
 }
