@@ -63,6 +63,7 @@ static void usage_main(FILE *out)
 "Commands:\n"
 "  mount FS [ARGS] MOUNTPOINT [-o OPTS] [-f]   mount a filesystem (see furi help mount)\n"
 "  status MOUNTPOINT [--json]                  transport, queues and counters of a mount\n"
+"  bench [SUITE...] [--quick] [--out DIR]     benchmark io_uring vs /dev/fuse vs native (furi help bench)\n"
 "  help [COMMAND | FS]                         this text, or the manual of one command or filesystem\n"
 "  --version                                   print the version\n"
 "\n"
@@ -380,6 +381,10 @@ int main(int argc, char **argv)
 			furi_cmd_status_usage(stdout);
 			return 0;
 		}
+		if (!strcmp(argv[2], "bench")) {
+			furi_cmd_bench_usage(stdout);
+			return 0;
+		}
 		t = find_fs(argv[2]);
 		if (t) {
 			usage_fs(stdout, t);
@@ -391,6 +396,10 @@ int main(int argc, char **argv)
 		return cmd_mount(argc - 1, argv + 1);
 	if (!strcmp(cmd, "status"))
 		return furi_cmd_status(argc - 1, argv + 1);
+	if (!strcmp(cmd, "bench"))
+		return furi_cmd_bench(argc - 1, argv + 1);
+	if (!strcmp(cmd, "bench-meta"))
+		return furi_cmd_bench_meta(argc - 1, argv + 1);
 	furi_cmd_die_usage(NULL, "unknown command '%s'", cmd);
 	return FURI_EXIT_USAGE;
 }

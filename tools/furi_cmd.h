@@ -17,4 +17,9 @@ int furi_cmd_absolute(const char *path, char *buf, size_t len);
 int furi_cmd_status(int argc, char **argv);
 void furi_cmd_status_usage(FILE *out);
 
+int furi_cmd_bench(int argc, char **argv);
+void furi_cmd_bench_usage(FILE *out);
+/* `furi bench-meta`: the metadata program furi bench runs (bench/meta.h). */
+int furi_cmd_bench_meta(int argc, char **argv);
+
 #endif

@@ -1,0 +1,719 @@
+/* SPDX-License-Identifier: MIT */
+/* report.c - markdown, TSV and gnuplot output of a bench run; see report.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+static const char *unit_name(enum bench_unit u)
+{
+	switch (u) {
+	case BENCH_MIBS: return "MiB/s";
+	case BENCH_IOPS: return "IOPS";
+	default: return "ops/s";
+	}
+}
+
+void bench_fmt_num(char *buf, size_t len, double x)
+{
+	if (isnan(x) || isinf(x))
+		bench_str(buf, len, "n/a");
+	else if (fabs(x) >= 100)
+		bench_str(buf, len, "%.0f", x);
+	else if (fabs(x) >= 10)
+		bench_str(buf, len, "%.1f", x);
+	else
+		bench_str(buf, len, "%.2f", x);
+}
+
+void bench_fmt_stat(char *buf, size_t len, const struct bench_stat *st)
+{
+	char a[32], b[32], c[32];
+
+	if (!st->n) {
+		bench_str(buf, len, "n/a");
+		return;
+	}
+	bench_fmt_num(a, sizeof(a), st->med);
+	bench_fmt_num(b, sizeof(b), st->min);
+	bench_fmt_num(c, sizeof(c), st->max);
+	if (st->n > 1 && strcmp(b, c))
+		bench_str(buf, len, "%s (%s–%s)", a, b, c);
+	else
+		bench_str(buf, len, "%s", a);
+}
+
+void bench_fmt_ratio(char *buf, size_t len, double a, double b)
+{
+	if (isnan(a) || isnan(b) || b <= 0)
+		bench_str(buf, len, "n/a");
+	else
+		bench_str(buf, len, "%.2f×", a / b);
+}
+
+/* A variant whose numbers may be shown under its kind's column. */
+static bool trusted(const struct bench_suite *s, int v)
+{
+	return v >= 0 && s->m[v].used && s->m[v].verified;
+}
+
+static double med(const struct bench_run *run, const struct bench_suite *s,
+		  const struct bench_cell *c, int v, const struct bench_row *row,
+		  enum bench_what what)
+{
+	if (!trusted(s, v))
+		return NAN;
+	return bench_cell_stat(c, v, run->rounds, row, what).med;
+}
+
+double bench_suite_gain(const struct bench_run *run, const struct bench_suite *s, int g,
+			enum bench_kind a, enum bench_kind b, int *n, double *lo, double *hi)
+{
+	int va = run->g[g].v[a], vb = run->g[g].v[b], i, j, cnt = 0;
+	double logsum = 0, mn = NAN, mx = NAN;
+
+	for (i = 0; i < s->ncells; i++) {
+		const struct bench_cell *c = &s->cells[i];
+
+		for (j = 0; j < c->nrows; j++) {
+			double x = med(run, s, c, va, &c->rows[j], BENCH_VALUE);
+			double y = med(run, s, c, vb, &c->rows[j], BENCH_VALUE);
+			double r;
+
+			if (isnan(x) || isnan(y) || x <= 0 || y <= 0)
+				continue;
+			r = x / y;
+			logsum += log(r);
+			if (!cnt || r < mn)
+				mn = r;
+			if (!cnt || r > mx)
+				mx = r;
+			cnt++;
+		}
+	}
+	if (n)
+		*n = cnt;
+	if (lo)
+		*lo = mn;
+	if (hi)
+		*hi = mx;
+	return cnt ? exp(logsum / cnt) : NAN;
+}
+
+static void md_escape_pipe(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void machine_section(FILE *out, const struct bench_run *run)
+{
+	const struct bench_machine *m = &run->machine;
+
+	fprintf(out, "## Machine\n\n| | |\n|---|---|\n");
+	fprintf(out, "| kernel | %s |\n", m->kernel);
+	fprintf(out, "| CPU | %s, %d CPUs |\n", m->cpu, m->ncpu);
+	fprintf(out, "| memory | %.1f GiB |\n", m->mem_gib);
+	fprintf(out, "| fio | %s |\n", m->fio);
+	fprintf(out, "| fuse enable_uring | %s |\n", m->enable_uring);
+	fprintf(out, "| furi | %s |\n", m->furi);
+	fprintf(out, "| date | %s |\n", m->date);
+	fprintf(out, "| load average (1/5/15 min) | %s at the start, %s at the end |\n\n",
+		m->load_start[0] ? m->load_start : "?", m->load_end[0] ? m->load_end : "?");
+	if (atof(m->load_start) > m->ncpu / 2.0 || atof(m->load_end) > m->ncpu / 2.0)
+		fprintf(out, "**The machine was busy with other work during this run** (load "
+			     "average above half the CPU count): expect noise in every number.\n\n");
+}
+
+static void method_section(FILE *out, const struct bench_run *run)
+{
+	int i;
+
+	fprintf(out, "## Method\n\n");
+	fprintf(out, "Variants (each furi filesystem is mounted with `furi mount`, unmounted with "
+		     "`umount`):\n\n");
+	for (i = 0; i < run->nvariants; i++)
+		fprintf(out, "- **%s**: %s\n", run->v[i].label, run->v[i].describe);
+	fprintf(out,
+"\n- Every cell runs each variant in turn, %d round%s, the order rotated each round; a "
+"table value is the median over the rounds with the spread (min–max) in parentheses.\n"
+"- Before any number is reported the transport of each furi mount is read back from "
+"`furi status MNT --json`. If the server of an io_uring variant reports dev_fuse, its "
+"numbers are labelled so and kept out of the io_uring column and every io_uring ratio.\n"
+"- FUSE requests per I/O = (status request counters after − before) / I/Os in the same "
+"window. Server CPU per request = (utime+stime of the server pid from /proc/PID/stat, "
+"after − before) / requests. For time-based fio cells the window is the middle 60 %% of "
+"the measured runtime (after fio's ramp_time warm-up, which fio also leaves out of its "
+"numbers), with I/Os = fio's IOPS × window; for the others it is the whole run, with "
+"fio's I/O count or the metadata program's operation count. "
+"VmRSS is the server's resident memory after the run.\n"
+"- Caches are dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`) before cold-read cells "
+"(buffered and mmap reads); fio also invalidates a file's page cache when it opens it.\n",
+		run->rounds, run->rounds == 1 ? "" : "s");
+	if (run->native_note[0])
+		fprintf(out, "- %s\n", run->native_note);
+	if (run->quick)
+		fprintf(out, "- **--quick**: small files, short runtimes, one round. A smoke test "
+			     "of the runner; do not quote these numbers.\n");
+	fprintf(out, "\n");
+}
+
+static void summary_section(FILE *out, const struct bench_run *run)
+{
+	int i, g, n;
+	char a[32], lo_s[32], hi_s[32], b[32];
+
+	fprintf(out, "## Summary\n\nGeometric mean over the rows of each suite (range in "
+		     "parentheses).\n\n");
+	fprintf(out, "| suite | fs | io_uring ÷ /dev/fuse | io_uring ÷ native | /dev/fuse ÷ native |\n"
+		     "|---|---|---|---|---|\n");
+	for (i = 0; i < run->nsuites; i++) {
+		const struct bench_suite *s = &run->s[i];
+
+		if (!s->run)
+			continue;
+		for (g = 0; g < run->ngroups; g++) {
+			enum bench_kind pairs[3][2] = { { BENCH_URING, BENCH_LEGACY },
+							{ BENCH_URING, BENCH_NATIVE },
+							{ BENCH_LEGACY, BENCH_NATIVE } };
+			int p;
+
+			fprintf(out, "| %s | %s |", s->name, run->g[g].fs);
+			for (p = 0; p < 3; p++) {
+				double lo, hi;
+				double gm = bench_suite_gain(run, s, g, pairs[p][0], pairs[p][1], &n,
+							     &lo, &hi);
+
+				if (!n) {
+					fprintf(out, " n/a |");
+					continue;
+				}
+				bench_str(a, sizeof(a), "%.2f×", gm);
+				bench_str(lo_s, sizeof(lo_s), "%.2f", lo);
+				bench_str(hi_s, sizeof(hi_s), "%.2f", hi);
+				bench_str(b, sizeof(b), " (%s–%s)", lo_s, hi_s);
+				fprintf(out, " %s%s |", a, n > 1 ? b : "");
+			}
+			fprintf(out, "\n");
+		}
+	}
+	fprintf(out, "\n");
+}
+
+/* The transport issue's acceptance targets, checked on the transport suite. */
+static void acceptance(FILE *out, const struct bench_run *run, const struct bench_suite *s)
+{
+	int g, i, j;
+
+	fprintf(out, "Acceptance targets of the transport issue: io_uring ÷ /dev/fuse ≥ %.1f× "
+		     "(published 1.4–2.4×) on 4 KiB I/O, ≥ %.1f× on forced GETATTR, ≥ %.1f× on "
+		     "creates, server CPU < %.0f µs per 4 KiB request.\n\n",
+		BENCH_TARGET_4K_GAIN, BENCH_TARGET_GETATTR_GAIN, BENCH_TARGET_CREATES_GAIN,
+		BENCH_TARGET_CPU_US);
+	fprintf(out, "| fs | row | io_uring ÷ /dev/fuse | target | CPU µs/req io_uring | result |\n"
+		     "|---|---|---|---|---|---|\n");
+	for (g = 0; g < run->ngroups; g++) {
+		int vu = run->g[g].v[BENCH_URING], vl = run->g[g].v[BENCH_LEGACY];
+
+		for (i = 0; i < s->ncells; i++) {
+			const struct bench_cell *c = &s->cells[i];
+			double target;
+
+			switch (c->accept) {
+			case BENCH_ACCEPT_4K: target = BENCH_TARGET_4K_GAIN; break;
+			case BENCH_ACCEPT_GETATTR: target = BENCH_TARGET_GETATTR_GAIN; break;
+			case BENCH_ACCEPT_CREATES: target = BENCH_TARGET_CREATES_GAIN; break;
+			default: continue;
+			}
+			for (j = 0; j < c->nrows; j++) {
+				const struct bench_row *row = &c->rows[j];
+				double u = med(run, s, c, vu, row, BENCH_VALUE);
+				double l = med(run, s, c, vl, row, BENCH_VALUE);
+				double cpu = med(run, s, c, vu, row, BENCH_CPU_PER_REQ);
+				char r[32], cs[32];
+				const char *verdict;
+
+				bench_fmt_ratio(r, sizeof(r), u, l);
+				bench_fmt_num(cs, sizeof(cs), cpu);
+				if (isnan(u) || isnan(l) || l <= 0)
+					verdict = "not measured";
+				else if (u / l >= target &&
+					 (c->accept != BENCH_ACCEPT_4K || (!isnan(cpu) && cpu < BENCH_TARGET_CPU_US)))
+					verdict = "met";
+				else
+					verdict = "**not met**";
+				fprintf(out, "| %s | %s%s | %s | ≥ %.1f×%s | %s | %s |\n", run->g[g].fs,
+					c->title, row->suffix, r, target,
+					c->accept == BENCH_ACCEPT_4K ? ", < 3 µs" : "", cs, verdict);
+			}
+		}
+	}
+	fprintf(out, "\n");
+}
+
+static void servers_table(FILE *out, const struct bench_run *run, const struct bench_suite *s)
+{
+	int v;
+
+	fprintf(out, "Servers (transport read back from `furi status --json` after mounting):\n\n");
+	fprintf(out, "| variant | transport | pid | queues × depth | threads | buffers | max VmRSS |\n"
+		     "|---|---|---|---|---|---|---|\n");
+	for (v = 0; v < run->nvariants; v++) {
+		const struct bench_mount *m = &s->m[v];
+		const struct bench_variant *var = &run->v[v];
+		char tr[400];
+
+		if (!m->used)
+			continue;
+		if (var->kind == BENCH_NATIVE) {
+			fprintf(out, "| %s | native | – | – | – | – | – |\n", var->label);
+			continue;
+		}
+		if (!m->mounted)
+			bench_str(tr, sizeof(tr), "NOT MOUNTED: %s", m->problem);
+		else if (m->fallen_back)
+			bench_str(tr, sizeof(tr), "FALLEN BACK to dev_fuse: %s", m->problem);
+		else if (!m->verified)
+			bench_str(tr, sizeof(tr), "UNEXPECTED %s: %s", m->transport, m->problem);
+		else
+			bench_str(tr, sizeof(tr), "verified %s", m->transport);
+		fprintf(out, "| %s | ", var->label);
+		md_escape_pipe(out, tr);
+		if (!m->mounted) {
+			fprintf(out, " | – | – | – | – | – |\n");
+			continue;
+		}
+		if (m->queues)
+			fprintf(out, " | %d | %u × %u |", m->pid, m->queues, m->depth);
+		else
+			fprintf(out, " | %d | – |", m->pid);
+		fprintf(out, " %u | %.1f MiB | %.1f MiB |\n", m->threads, m->buffer_bytes / 1048576.0,
+			m->rss_kb_max / 1024.0);
+	}
+	fprintf(out, "\n");
+}
+
+static bool suite_has_kind(const struct bench_run *run, const struct bench_suite *s,
+			   enum bench_kind k)
+{
+	int g;
+
+	for (g = 0; g < run->ngroups; g++)
+		if (run->g[g].v[k] >= 0 && s->m[run->g[g].v[k]].used)
+			return true;
+	return false;
+}
+
+/* Whether variant v has any sample, good or failed, in cell c. */
+static bool ran(const struct bench_run *run, const struct bench_cell *c, int v)
+{
+	int r;
+
+	for (r = 0; r < run->rounds && r < BENCH_MAX_ROUNDS; r++)
+		if (c->s[v][r].state != BENCH_NOT_RUN)
+			return true;
+	return false;
+}
+
+/* The value cell of one variant: the stat, or why there is none. */
+static void value_cell(FILE *out, const struct bench_run *run, const struct bench_suite *s,
+		       const struct bench_cell *c, int v, const struct bench_row *row,
+		       enum bench_what what)
+{
+	struct bench_stat st;
+	char buf[96];
+
+	if (v < 0 || !s->m[v].used) {
+		fprintf(out, " – |");
+		return;
+	}
+	st = bench_cell_stat(c, v, run->rounds, row, what);
+	bench_fmt_stat(buf, sizeof(buf), &st);
+	if (!s->m[v].mounted)
+		fprintf(out, " not mounted |");
+	else if (!ran(run, c, v))
+		fprintf(out, " – |");
+	else if (s->m[v].fallen_back)
+		fprintf(out, " fallen back to /dev/fuse: %s |", buf);
+	else if (!s->m[v].verified)
+		fprintf(out, " unverified: %s |", buf);
+	else if (!st.n && what == BENCH_VALUE)
+		fprintf(out, " failed |");
+	else
+		fprintf(out, " %s |", buf);
+}
+
+static void ratio_cell(FILE *out, const struct bench_run *run, const struct bench_suite *s,
+		       const struct bench_cell *c, int va, int vb, const struct bench_row *row)
+{
+	char buf[32];
+
+	bench_fmt_ratio(buf, sizeof(buf), med(run, s, c, va, row, BENCH_VALUE),
+			med(run, s, c, vb, row, BENCH_VALUE));
+	fprintf(out, " %s |", buf);
+}
+
+static void throughput_table(FILE *out, const struct bench_run *run, const struct bench_suite *s)
+{
+	bool pt = suite_has_kind(run, s, BENCH_PASSTHROUGH);
+	int g, i, j;
+
+	fprintf(out, "| fs | cell | unit | native | io_uring | /dev/fuse |%s io_uring ÷ /dev/fuse |"
+		     " io_uring ÷ native | /dev/fuse ÷ native | CPU µs/req io_uring |"
+		     " CPU µs/req /dev/fuse | req/IO io_uring | req/IO /dev/fuse |\n",
+		pt ? " passthrough |" : "");
+	fprintf(out, "|---|---|---|---:|---:|---:|%s---:|---:|---:|---:|---:|---:|---:|\n",
+		pt ? "---:|" : "");
+	for (g = 0; g < run->ngroups; g++) {
+		const int *vk = run->g[g].v;
+
+		if (vk[BENCH_URING] >= 0 && !s->m[vk[BENCH_URING]].used &&
+		    vk[BENCH_LEGACY] >= 0 && !s->m[vk[BENCH_LEGACY]].used)
+			continue;
+		for (i = 0; i < s->ncells; i++) {
+			const struct bench_cell *c = &s->cells[i];
+
+			for (j = 0; j < c->nrows; j++) {
+				const struct bench_row *row = &c->rows[j];
+				enum bench_kind k;
+
+				fprintf(out, "| %s | %s%s | %s |", run->g[g].fs, c->title, row->suffix,
+					unit_name(row->unit));
+				for (k = BENCH_NATIVE; k <= BENCH_LEGACY; k++)
+					value_cell(out, run, s, c, vk[k], row, BENCH_VALUE);
+				if (pt)
+					value_cell(out, run, s, c, vk[BENCH_PASSTHROUGH], row, BENCH_VALUE);
+				ratio_cell(out, run, s, c, vk[BENCH_URING], vk[BENCH_LEGACY], row);
+				ratio_cell(out, run, s, c, vk[BENCH_URING], vk[BENCH_NATIVE], row);
+				ratio_cell(out, run, s, c, vk[BENCH_LEGACY], vk[BENCH_NATIVE], row);
+				value_cell(out, run, s, c, vk[BENCH_URING], row, BENCH_CPU_PER_REQ);
+				value_cell(out, run, s, c, vk[BENCH_LEGACY], row, BENCH_CPU_PER_REQ);
+				if (c->per_io) {
+					value_cell(out, run, s, c, vk[BENCH_URING], row, BENCH_REQ_PER_IO);
+					value_cell(out, run, s, c, vk[BENCH_LEGACY], row, BENCH_REQ_PER_IO);
+				} else {
+					fprintf(out, " – | – |");
+				}
+				fprintf(out, "\n");
+			}
+		}
+	}
+	fprintf(out, "\n");
+}
+
+static bool cell_has_latency(const struct bench_cell *c)
+{
+	return c->w.kind == BENCH_WORK_FIO;
+}
+
+static void latency_table(FILE *out, const struct bench_run *run, const struct bench_suite *s)
+{
+	bool pt = suite_has_kind(run, s, BENCH_PASSTHROUGH);
+	int g, i, j;
+	bool any = false;
+
+	for (i = 0; i < s->ncells; i++)
+		any |= cell_has_latency(&s->cells[i]);
+	if (!any)
+		return;
+	fprintf(out, "Latency, µs: mean, then p99 of completion latency (fio clat), medians over "
+		     "the rounds:\n\n");
+	fprintf(out, "| fs | cell | native | io_uring | /dev/fuse |%s\n", pt ? " passthrough |" : "");
+	fprintf(out, "|---|---|---:|---:|---:|%s\n", pt ? "---:|" : "");
+	for (g = 0; g < run->ngroups; g++) {
+		const int *vk = run->g[g].v;
+
+		for (i = 0; i < s->ncells; i++) {
+			const struct bench_cell *c = &s->cells[i];
+
+			if (!cell_has_latency(c))
+				continue;
+			for (j = 0; j < c->nrows; j++) {
+				enum bench_kind k;
+
+				fprintf(out, "| %s | %s%s |", run->g[g].fs, c->title, c->rows[j].suffix);
+				for (k = BENCH_NATIVE; k < BENCH_NKINDS; k++) {
+					char a[32], b[32];
+					int v = vk[k];
+
+					if (k == BENCH_PASSTHROUGH && !pt)
+						continue;
+					if (!trusted(s, v)) {
+						fprintf(out, " %s |", v >= 0 && s->m[v].used ? "n/a" : "–");
+						continue;
+					}
+					bench_fmt_num(a, sizeof(a), med(run, s, c, v, &c->rows[j], BENCH_LAT));
+					bench_fmt_num(b, sizeof(b), med(run, s, c, v, &c->rows[j], BENCH_P99));
+					fprintf(out, " %s / %s |", a, b);
+				}
+				fprintf(out, "\n");
+			}
+		}
+	}
+	fprintf(out, "\n");
+}
+
+static void failures(FILE *out, const struct bench_run *run, const struct bench_suite *s)
+{
+	int i, v, r, shown = 0;
+
+	for (i = 0; i < s->ncells; i++) {
+		const struct bench_cell *c = &s->cells[i];
+
+		for (v = 0; v < run->nvariants; v++) {
+			for (r = 0; r < run->rounds && r < BENCH_MAX_ROUNDS; r++) {
+				if (c->s[v][r].state != BENCH_FAILED)
+					continue;
+				if (!shown++)
+					fprintf(out, "Failed runs:\n\n");
+				if (shown > 40)
+					continue;
+				fprintf(out, "- %s, %s, round %d: %s\n", c->title, run->v[v].label, r + 1,
+					c->s[v][r].err);
+			}
+		}
+	}
+	if (shown > 40)
+		fprintf(out, "- ... and %d more (see results.tsv)\n", shown - 40);
+	if (shown)
+		fprintf(out, "\n");
+}
+
+static void commands(FILE *out, const struct bench_suite *s)
+{
+	int i;
+
+	fprintf(out, "<details><summary>Commands ($MNT is the variant's directory)</summary>\n\n```\n");
+	for (i = 0; i < s->ncells; i++)
+		fprintf(out, "%s\n", s->cells[i].cmd);
+	fprintf(out, "```\n</details>\n\n");
+}
+
+int bench_report_md(FILE *out, const struct bench_run *run, bool plots)
+{
+	int i;
+
+	fprintf(out, "# furi bench report\n\n");
+	fprintf(out, "Produced by `%s`%s.\n\n", run->command,
+		run->quick ? " (quick smoke run: numbers are not meaningful)" : "");
+	machine_section(out, run);
+	method_section(out, run);
+	summary_section(out, run);
+	for (i = 0; i < run->nsuites; i++) {
+		const struct bench_suite *s = &run->s[i];
+
+		if (!s->run)
+			continue;
+		fprintf(out, "## Suite `%s`: %s\n\n", s->name, s->title);
+		if (s->source[0])
+			fprintf(out, "Mirrors: %s\n\n", s->source);
+		if (s->notes[0])
+			fprintf(out, "%s\n\n", s->notes);
+		servers_table(out, run, s);
+		throughput_table(out, run, s);
+		if (!strcmp(s->name, "transport"))
+			acceptance(out, run, s);
+		latency_table(out, run, s);
+		failures(out, run, s);
+		if (plots) {
+			bool lat = false;
+			int k;
+
+			for (k = 0; k < s->ncells; k++)
+				lat |= cell_has_latency(&s->cells[k]);
+			fprintf(out, "![%s throughput](plots/%s-throughput.png)\n", s->name, s->name);
+			if (lat)
+				fprintf(out, "![%s latency](plots/%s-latency.png)\n", s->name, s->name);
+			fprintf(out, "\n");
+		}
+		commands(out, s);
+		fprintf(out, "Suite wall time: %.0f s.\n\n", s->seconds);
+	}
+	return ferror(out) ? -EIO : 0;
+}
+
+int bench_report_tsv(FILE *out, const struct bench_run *run)
+{
+	int i, j, v, r;
+
+	fprintf(out, "suite\tcell\tvariant\tround\tstate\tread_mibs\tread_iops\tread_lat_us\t"
+		     "read_p99_us\twrite_mibs\twrite_iops\twrite_lat_us\twrite_p99_us\tios\t"
+		     "requests\twindow_s\tcpu_s\trss_kb\ttransport\terror\n");
+	for (i = 0; i < run->nsuites; i++) {
+		const struct bench_suite *s = &run->s[i];
+
+		for (j = 0; j < s->ncells; j++) {
+			const struct bench_cell *c = &s->cells[j];
+
+			for (v = 0; v < run->nvariants; v++) {
+				for (r = 0; r < run->rounds && r < BENCH_MAX_ROUNDS; r++) {
+					const struct bench_sample *x = &c->s[v][r];
+
+					if (x->state == BENCH_NOT_RUN)
+						continue;
+					fprintf(out, "%s\t%s\t%s\t%d\t%s\t%.3f\t%.1f\t%.2f\t%.2f\t%.3f\t%.1f\t"
+						     "%.2f\t%.2f\t%.1f\t%.0f\t%.3f\t%.3f\t%.0f\t%s\t%s\n",
+						s->name, c->id, run->v[v].label, r + 1,
+						x->state == BENCH_OK ? "ok" : "failed", x->rw[0].mibs,
+						x->rw[0].iops, x->rw[0].lat_us, x->rw[0].p99_us,
+						x->rw[1].mibs, x->rw[1].iops, x->rw[1].lat_us,
+						x->rw[1].p99_us, x->ios, x->requests, x->window_s,
+						x->cpu_s, x->rss_kb, x->transport, x->err);
+				}
+			}
+		}
+	}
+	return ferror(out) ? -EIO : 0;
+}
+
+/* ---- plots ---- */
+
+static void plot_label(char *buf, size_t len, const char *fs, const struct bench_cell *c,
+		       const struct bench_row *row)
+{
+	char *p;
+
+	bench_str(buf, len, "%s:%s%s", fs, c->id, row->suffix);
+	for (p = buf; *p; p++)
+		if (*p == ' ' || *p == '"')
+			*p = '_';
+}
+
+static void dat_triplet(FILE *f, double med_v, double lo, double hi, double scale)
+{
+	if (isnan(med_v) || isnan(scale) || scale <= 0)
+		fprintf(f, " ? ? ?");
+	else
+		fprintf(f, " %.6g %.6g %.6g", med_v / scale, lo / scale, hi / scale);
+}
+
+/*
+ * One plot: rows of (fs, cell, row), one bar per kind with min-max error
+ * bars. latency: absolute mean latency on a log scale; else throughput
+ * relative to /dev/fuse of the same fs.
+ */
+static int write_plot(const struct bench_run *run, const struct bench_suite *s,
+		      const char *dir, bool latency)
+{
+	const char *what = latency ? "latency" : "throughput";
+	bool kind_used[BENCH_NKINDS] = { false };
+	char path[4200], label[128];
+	int g, i, j, rows = 0, ncols = 0;
+	enum bench_kind k;
+	FILE *f;
+
+	bench_str(path, sizeof(path), "%s/%s-%s.dat", dir, s->name, what);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "# %s %s: label then median min max per kind (native io_uring /dev/fuse "
+		   "passthrough)%s\n", s->name, what,
+		latency ? ", mean latency in us" : ", relative to /dev/fuse");
+	for (g = 0; g < run->ngroups; g++) {
+		const int *vk = run->g[g].v;
+
+		for (i = 0; i < s->ncells; i++) {
+			const struct bench_cell *c = &s->cells[i];
+
+			if (latency && !cell_has_latency(c))
+				continue;
+			for (j = 0; j < c->nrows; j++) {
+				const struct bench_row *row = &c->rows[j];
+				double scale = 1.0;
+				bool any = false;
+
+				for (k = BENCH_NATIVE; k < BENCH_NKINDS; k++)
+					any |= trusted(s, vk[k]);
+				if (!any)
+					continue;
+				if (!latency)
+					scale = med(run, s, c, vk[BENCH_LEGACY], row, BENCH_VALUE);
+				plot_label(label, sizeof(label), run->g[g].fs, c, row);
+				fprintf(f, "\"%s\"", label);
+				for (k = BENCH_NATIVE; k < BENCH_NKINDS; k++) {
+					struct bench_stat st = { 0, NAN, NAN, NAN };
+
+					if (trusted(s, vk[k]))
+						st = bench_cell_stat(c, vk[k], run->rounds, row,
+								     latency ? BENCH_LAT : BENCH_VALUE);
+					if (st.n && !isnan(scale))
+						kind_used[k] = true;
+					dat_triplet(f, st.n ? st.med : NAN, st.min, st.max, scale);
+				}
+				fprintf(f, "\n");
+				rows++;
+			}
+		}
+	}
+	fclose(f);
+	for (k = BENCH_NATIVE; k < BENCH_NKINDS; k++)
+		ncols += kind_used[k];
+	if (!rows || !ncols)
+		return 0;
+
+	bench_str(path, sizeof(path), "%s/%s-%s.gp", dir, s->name, what);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "# gnuplot script written by furi bench; run it in this directory\n");
+	fprintf(f, "set terminal pngcairo size %d,560 font ',9'\n", 260 + rows * (28 + 12 * ncols));
+	fprintf(f, "set output '%s-%s.png'\n", s->name, what);
+	fprintf(f, "set title \"furi bench %s: %s%s\"\n", s->name,
+		latency ? "mean latency, µs (log scale; bars: min–max over rounds)"
+			: "throughput relative to /dev/fuse (= 1; bars: min–max over rounds)",
+		run->quick ? " [--quick: not meaningful]" : "");
+	fprintf(f, "set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
+		   "set style fill solid 0.85 border -1\nset datafile missing '?'\n"
+		   "set xtics rotate by -35 scale 0 noenhanced\nset key top left noenhanced\n"
+		   "set grid ytics\nset bmargin 9\n");
+	if (latency)
+		fprintf(f, "set logscale y\nset ylabel 'µs'\n");
+	else
+		fprintf(f, "set yrange [0:*]\nset ylabel 'relative to /dev/fuse'\n");
+	fprintf(f, "plot ");
+	for (k = BENCH_NATIVE, i = 0; k < BENCH_NKINDS; k++) {
+		int col = 2 + 3 * (int)k;
+
+		if (!kind_used[k])
+			continue;
+		fprintf(f, "%s'%s-%s.dat' using %d:%d:%d%s title '%s'", i ? ", \\\n     " : "",
+			s->name, what, col, col + 1, col + 2, i ? "" : ":xtic(1)",
+			bench_kind_title(k));
+		i++;
+	}
+	fprintf(f, "\n");
+	fclose(f);
+	return 1;
+}
+
+int bench_report_plots(const struct bench_run *run, const char *dir, char scripts[][64], int max)
+{
+	int i, n = 0, l;
+
+	for (i = 0; i < run->nsuites; i++) {
+		const struct bench_suite *s = &run->s[i];
+
+		if (!s->run)
+			continue;
+		for (l = 0; l < 2; l++) {
+			int r = write_plot(run, s, dir, l == 1);
+
+			if (r < 0)
+				return -1;
+			if (r > 0 && n < max)
+				bench_str(scripts[n++], 64, "%s-%s.gp", s->name,
+					 l ? "latency" : "throughput");
+		}
+	}
+	return n;
+}

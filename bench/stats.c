@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* stats.c - medians and per-sample numbers over bench.h data. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+void bench_str(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+const char *bench_kind_title(enum bench_kind k)
+{
+	switch (k) {
+	case BENCH_NATIVE: return "native";
+	case BENCH_URING: return "io_uring";
+	case BENCH_LEGACY: return "/dev/fuse";
+	case BENCH_PASSTHROUGH: return "passthrough";
+	default: return "?";
+	}
+}
+
+const char *bench_kind_transport(enum bench_kind k)
+{
+	switch (k) {
+	case BENCH_URING: return "io_uring";
+	case BENCH_LEGACY: return "dev_fuse";
+	case BENCH_PASSTHROUGH: return NULL;	/* either transport; passthrough is per file */
+	default: return NULL;
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double bench_median(const double *v, int n)
+{
+	double tmp[BENCH_MAX_ROUNDS * 4];
+
+	if (n <= 0 || n > (int)(sizeof(tmp) / sizeof(tmp[0])))
+		return NAN;
+	memcpy(tmp, v, (size_t)n * sizeof(*v));
+	qsort(tmp, (size_t)n, sizeof(*tmp), cmp_double);
+	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2.0;
+}
+
+static double dir_pick(const struct bench_sample *s, enum bench_dirsel dir, int field)
+{
+	const struct bench_dir *r = &s->rw[0], *w = &s->rw[1];
+
+	switch (field) {
+	case 0:		/* MiB/s */
+		return dir == BENCH_RW ? r->mibs + w->mibs : s->rw[dir].mibs;
+	case 1:		/* IOPS */
+		return dir == BENCH_RW ? r->iops + w->iops : s->rw[dir].iops;
+	default: {	/* latency: 2 mean, 3 p99 */
+		double a = field == 2 ? r->lat_us : r->p99_us;
+		double b = field == 2 ? w->lat_us : w->p99_us;
+
+		if (dir == BENCH_READ)
+			return a >= 0 ? a : NAN;
+		if (dir == BENCH_WRITE)
+			return b >= 0 ? b : NAN;
+		if (a >= 0 && b >= 0 && r->iops + w->iops > 0)
+			return (a * r->iops + b * w->iops) / (r->iops + w->iops);
+		return a >= 0 ? a : b >= 0 ? b : NAN;
+	}
+	}
+}
+
+double bench_sample_get(const struct bench_sample *s, const struct bench_row *row,
+			enum bench_what what)
+{
+	if (s->state != BENCH_OK)
+		return NAN;
+	switch (what) {
+	case BENCH_VALUE:
+		return dir_pick(s, row->dir, row->unit == BENCH_MIBS ? 0 : 1);
+	case BENCH_LAT:
+		return dir_pick(s, row->dir, 2);
+	case BENCH_P99:
+		return dir_pick(s, row->dir, 3);
+	case BENCH_CPU_PER_REQ:
+		return s->requests > 0 && s->cpu_s >= 0 ? s->cpu_s * 1e6 / s->requests : NAN;
+	case BENCH_REQ_PER_IO:
+		return s->requests >= 0 && s->ios > 0 ? s->requests / s->ios : NAN;
+	case BENCH_RSS:
+		return s->rss_kb >= 0 ? s->rss_kb : NAN;
+	}
+	return NAN;
+}
+
+struct bench_stat bench_cell_stat(const struct bench_cell *c, int variant, int nrounds,
+				  const struct bench_row *row, enum bench_what what)
+{
+	struct bench_stat st = { 0, NAN, NAN, NAN };
+	double v[BENCH_MAX_ROUNDS];
+	int r;
+
+	if (variant < 0 || variant >= BENCH_MAX_VARIANTS)
+		return st;
+	if (nrounds > BENCH_MAX_ROUNDS)
+		nrounds = BENCH_MAX_ROUNDS;
+	for (r = 0; r < nrounds; r++) {
+		double x = bench_sample_get(&c->s[variant][r], row, what);
+
+		if (isnan(x))
+			continue;
+		if (!st.n || x < st.min)
+			st.min = x;
+		if (!st.n || x > st.max)
+			st.max = x;
+		v[st.n++] = x;
+	}
+	st.med = bench_median(v, st.n);
+	return st;
+}

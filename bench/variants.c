@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/* variants.c - the variants of a run, from one table; see variants.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "variants.h"
+
+enum fs_arg { ARG_NONE, ARG_SOURCE_DIR };
+enum fs_native { NATIVE_TMPFS, NATIVE_SOURCE };
+
+static const struct fs_entry {
+	const char *fs;			/* name after `furi mount` */
+	enum fs_arg arg;		/* positional argument before MOUNTPOINT */
+	enum fs_native native;		/* what "native" means for it */
+	const char *passthrough_opt;	/* -o option for kernel passthrough; NULL if none */
+	const char *what;		/* for the report */
+} fs_table[] = {
+	{ "memfs", ARG_NONE, NATIVE_TMPFS, NULL, "furi's in-memory POSIX filesystem" },
+	{ "nullfs", ARG_NONE, NATIVE_TMPFS, NULL, "furi's null filesystem (no storage work)" },
+	{ "passthrough", ARG_SOURCE_DIR, NATIVE_SOURCE, "passthrough",
+	  "furi's passthrough of --source DIR" },
+	/*
+	 * image (one regular file as the mountpoint) needs single-file cells
+	 * only; it joins when it lands, as { "image", ARG_IMAGE, ... }.
+	 */
+};
+
+static const struct fs_entry *find_entry(const char *fs)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(fs_table) / sizeof(fs_table[0]); i++)
+		if (!strcmp(fs_table[i].fs, fs))
+			return &fs_table[i];
+	return NULL;
+}
+
+void bench_variant_slug(const struct bench_variant *v, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	for (i = 0; v->label[i] && o + 1 < len; i++) {
+		char c = v->label[i];
+
+		if (isalnum((unsigned char)c) || c == '_' || c == '-')
+			buf[o++] = c;
+		else if (o && buf[o - 1] != '-')
+			buf[o++] = '-';
+	}
+	while (o && buf[o - 1] == '-')
+		o--;
+	buf[o] = '\0';
+}
+
+static int add_variant(struct bench_run *run, const char *label, const char *fs,
+		       const char *fs_arg, enum bench_kind kind, const char *options,
+		       const char *describe)
+{
+	struct bench_variant *v;
+
+	if (run->nvariants >= BENCH_MAX_VARIANTS)
+		return -1;
+	v = &run->v[run->nvariants];
+	memset(v, 0, sizeof(*v));
+	bench_str(v->label, sizeof(v->label), "%s", label);
+	bench_str(v->fs, sizeof(v->fs), "%s", fs);
+	bench_str(v->fs_arg, sizeof(v->fs_arg), "%s", fs_arg ? fs_arg : "");
+	v->kind = kind;
+	bench_str(v->options, sizeof(v->options), "%s", options ? options : "");
+	bench_str(v->describe, sizeof(v->describe), "%s", describe);
+	return run->nvariants++;
+}
+
+/* The native variant of an entry, created once and shared by every group using it. */
+static int native_for(struct bench_run *run, const struct fs_entry *e, const char *source)
+{
+	const char *label = e->native == NATIVE_TMPFS ? "native (tmpfs)" : "native (source)";
+	char desc[256];
+	int i;
+
+	for (i = 0; i < run->nvariants; i++)
+		if (run->v[i].kind == BENCH_NATIVE && !strcmp(run->v[i].label, label))
+			return i;
+	if (e->native == NATIVE_TMPFS)
+		bench_str(desc, sizeof(desc),
+			 "a tmpfs mounted by furi bench under its temporary directory, read and "
+			 "written directly: the baseline for the in-memory filesystems");
+	else
+		bench_str(desc, sizeof(desc), "the source directory %s itself, without FUSE",
+			 source);
+	return add_variant(run, label, "", e->native == NATIVE_SOURCE ? source : NULL,
+			   BENCH_NATIVE, NULL, desc);
+}
+
+int bench_variants_build(struct bench_run *run, const char *fs_list, const char *source,
+			 int (*available)(const char *fs), char *skipped, size_t skippedlen,
+			 char *err, size_t errlen)
+{
+	char *list = strdup(fs_list), *save = NULL, *fs;
+	size_t sk = 0;
+
+	run->nvariants = 0;
+	run->ngroups = 0;
+	if (skipped && skippedlen)
+		skipped[0] = '\0';
+	if (!list) {
+		bench_str(err, errlen, "out of memory");
+		return -1;
+	}
+	for (fs = strtok_r(list, ",", &save); fs; fs = strtok_r(NULL, ",", &save)) {
+		const struct fs_entry *e = find_entry(fs);
+		struct bench_group *g;
+		char label[64], desc[256], opts[160];
+		int k;
+
+		if (!e) {
+			bench_str(err, errlen, "--fs: unknown filesystem '%s' (known: memfs, nullfs, "
+				 "passthrough)", fs);
+			free(list);
+			return -1;
+		}
+		if (e->arg == ARG_SOURCE_DIR && !source) {
+			bench_str(err, errlen, "--fs %s needs --source DIR (the directory it serves)", fs);
+			free(list);
+			return -1;
+		}
+		if (available && !available(fs)) {
+			if (skipped && sk < skippedlen)
+				sk += (size_t)snprintf(skipped + sk, skippedlen - sk, "%s%s",
+						       sk ? ", " : "", fs);
+			continue;
+		}
+		if (run->ngroups >= BENCH_MAX_GROUPS) {
+			bench_str(err, errlen, "too many filesystems");
+			free(list);
+			return -1;
+		}
+		g = &run->g[run->ngroups++];
+		memset(g, 0, sizeof(*g));
+		bench_str(g->fs, sizeof(g->fs), "%s", fs);
+		for (k = 0; k < BENCH_NKINDS; k++)
+			g->v[k] = -1;
+		g->v[BENCH_NATIVE] = native_for(run, e, source);
+		bench_str(label, sizeof(label), "%s io_uring", fs);
+		bench_str(desc, sizeof(desc), "%s with `-o transport=uring` (io_uring or fail)", e->what);
+		g->v[BENCH_URING] = add_variant(run, label, fs,
+						e->arg == ARG_SOURCE_DIR ? source : NULL, BENCH_URING,
+						"transport=uring", desc);
+		bench_str(label, sizeof(label), "%s /dev/fuse", fs);
+		bench_str(desc, sizeof(desc), "%s with `-o transport=legacy` (/dev/fuse only)", e->what);
+		g->v[BENCH_LEGACY] = add_variant(run, label, fs,
+						 e->arg == ARG_SOURCE_DIR ? source : NULL,
+						 BENCH_LEGACY, "transport=legacy", desc);
+		if (e->passthrough_opt) {
+			bench_str(label, sizeof(label), "%s passthrough", fs);
+			bench_str(opts, sizeof(opts), "%s", e->passthrough_opt);
+			bench_str(desc, sizeof(desc), "%s with kernel passthrough (`-o %s`)", e->what,
+				 e->passthrough_opt);
+			g->v[BENCH_PASSTHROUGH] = add_variant(run, label, fs, source,
+							      BENCH_PASSTHROUGH, opts, desc);
+		}
+		for (k = 0; k < BENCH_NKINDS; k++)
+			if (k != BENCH_PASSTHROUGH && g->v[k] < 0) {
+				bench_str(err, errlen, "too many variants");
+				free(list);
+				return -1;
+			}
+	}
+	free(list);
+	if (!run->ngroups) {
+		bench_str(err, errlen, "no filesystem to benchmark%s%s", sk ? " (not in this furi: " : "",
+			 sk ? skipped : "");
+		if (sk)
+			bench_str(err + strlen(err), errlen - strlen(err), ")");
+		return -1;
+	}
+	return 0;
+}
