@@ -54,7 +54,6 @@
 #define DIRENT_BYTES		20			/* st_size per entry, as tmpfs */
 #define COPY_CHUNK		(64 * 1024)
 #define ITAB_MIN		256
-#define DAY_NS			(INT64_C(86400) * 1000000000)
 #define TRIM_BLOCKS		16384			/* 64 MiB freed: give memory back */
 
 struct xattr {
@@ -885,14 +884,23 @@ static void file_truncate(struct memfs *fs, struct mnode *n, uint64_t size)
 	n->size = size;
 }
 
-/* relatime: update atime when it is not newer than mtime/ctime, or a day old. */
+static int ts_cmp(struct timespec a, struct timespec b)
+{
+	if (a.tv_sec != b.tv_sec)
+		return a.tv_sec < b.tv_sec ? -1 : 1;
+	return (a.tv_nsec > b.tv_nsec) - (a.tv_nsec < b.tv_nsec);
+}
+
+/*
+ * relatime: update atime when it is not newer than mtime or ctime, or is a
+ * day old. Timestamps can be anything utimensat() set, so no arithmetic
+ * that could overflow.
+ */
 static bool atime_stale(const struct mnode *n, struct timespec t)
 {
-	int64_t a = n->atime.tv_sec * INT64_C(1000000000) + n->atime.tv_nsec;
-	int64_t m = n->mtime.tv_sec * INT64_C(1000000000) + n->mtime.tv_nsec;
-	int64_t c = n->ctime.tv_sec * INT64_C(1000000000) + n->ctime.tv_nsec;
-	int64_t x = t.tv_sec * INT64_C(1000000000) + t.tv_nsec;
-	return a <= m || a <= c || x - a >= DAY_NS;
+	return ts_cmp(n->atime, n->mtime) <= 0 || ts_cmp(n->atime, n->ctime) <= 0 ||
+	       (t.tv_sec > n->atime.tv_sec &&
+		(uint64_t)t.tv_sec - (uint64_t)n->atime.tv_sec >= 86400);
 }
 
 /* ------------------------------------------------------------------------ */
