@@ -317,7 +317,12 @@ furi_mount() {
 	[ $rc -eq 0 ] || { echo "# furi mount $*: exit $rc: $out" >&2; return $rc; }
 	t_track_mount "$mnt"
 	pid=$("$FURI" status "$mnt" --json 2>/dev/null | jq -r '.pid // empty')
-	[ -n "$pid" ] && [ "$pid" -gt 1 ] && t_track_pid "$pid" 10
+	if [ -n "$pid" ] && [ "$pid" -gt 1 ]; then
+		t_track_pid "$pid" 10
+	else
+		# Without a PID the exit trap can only unmount, not wait for the server.
+		echo "# furi_mount: no status for $mnt right after mounting" >&2
+	fi
 	return 0
 }
 
@@ -340,7 +345,7 @@ furi_mount_fg() {
 	t_track_mount "$mnt"
 	deadline=$((SECONDS + ${FURI_MOUNT_TIMEOUT:-20}))
 	until t_is_fuse_mounted "$mnt"; do
-		if ! kill -0 "$FURI_FG_PID" 2>/dev/null; then
+		if ! t_pid_alive "$FURI_FG_PID"; then
 			wait "$FURI_FG_PID"
 			echo "# furi mount -f $*: exited $?: $(tail -3 "$log")" >&2
 			return 1
@@ -350,7 +355,7 @@ furi_mount_fg() {
 	done
 	# Mounted is not yet serving: the status file appears after INIT.
 	until "$FURI" status "$mnt" --json >/dev/null 2>&1; do
-		kill -0 "$FURI_FG_PID" 2>/dev/null || return 1
+		t_pid_alive "$FURI_FG_PID" || return 1
 		[ $SECONDS -ge "$deadline" ] && return 1
 		sleep 0.05
 	done
@@ -358,7 +363,9 @@ furi_mount_fg() {
 }
 
 # furi_umount MOUNTPOINT: unmount and wait for the server to exit.
-# Returns 1 if the mount or the server is still there.
+# Returns 1 if the mount or the server is still there. Prefer it to a bare
+# umount between mounts: a server still exiting can remove the status file
+# of the next mount when that one reuses the device number.
 furi_umount() {
 	local mnt=$1 pid
 	pid=$("$FURI" status "$mnt" --json 2>/dev/null | jq -r '.pid // empty')
