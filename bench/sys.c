@@ -294,7 +294,19 @@ int bench_proc_rss_kb(pid_t pid, double *kb)
 
 bool bench_pid_alive(pid_t pid)
 {
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+	char path[64], *buf, *p;
+	bool alive;
+
+	if (pid <= 0 || (kill(pid, 0) && errno != EPERM))
+		return false;
+	/* A zombie has exited; a daemon's zombie may wait a while for its reaper. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (bench_read_file(path, &buf, NULL))
+		return false;
+	p = strrchr(buf, ')');
+	alive = !(p && (p[2] == 'Z' || p[2] == 'X'));
+	free(buf);
+	return alive;
 }
 
 int bench_drop_caches(void)
