@@ -56,6 +56,15 @@
  * Tests that need root (chown, device nodes, other users) are skipped
  * when not run as root.
  *
+ * Against FUSE: the perms and acl tests run children as uid 65534/65533,
+ * which the kernel refuses outright (EACCES on everything) unless the
+ * mount has allow_other; acl also needs the server to enable POSIX ACLs.
+ * With writeback_cache the server has not seen cached writes yet, so its
+ * st_blocks and SEEK_DATA/SEEK_HOLE answers lag behind (stat_fields,
+ * fallocate_punch_hole and seek_data_hole_dense fail); that is a real
+ * hazard (tar --sparse treats a file with 0 blocks as one hole), not a
+ * flaw of the tests.
+ *
  * Conventions: a test is a function named after what it proves. The CHECK
  * macros record file:line and the errno text and abandon the test (longjmp
  * in the main thread, pthread_exit in a worker thread, _exit in a forked
