@@ -114,6 +114,7 @@ static struct bench_cell *meta_cell(struct bench_suite *s, const char *id, const
 	bench_str(c->w.dir, sizeof(c->w.dir), "%s", dir);
 	c->rows[0].dir = BENCH_READ;
 	c->rows[0].unit = BENCH_OPS;
+	c->per_io = true;	/* requests per metadata operation */
 	return c;
 }
 

@@ -3,6 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -272,6 +273,40 @@ int bench_proc_cpu(pid_t pid, double *seconds)
 	}
 	free(buf);
 	*seconds = (double)(ut + st) / (double)(hz > 0 ? hz : 100);
+	return 0;
+}
+
+int bench_proc_cpu_precise(pid_t pid, double *seconds, int *nthreads)
+{
+	char path[64], file[128], *buf;
+	struct dirent *de;
+	double total = 0;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		unsigned long long run_ns;
+
+		if (de->d_name[0] == '.')
+			continue;
+		bench_str(file, sizeof(file), "%s/%s/schedstat", path, de->d_name);
+		if (bench_read_file(file, &buf, NULL))
+			continue;	/* the thread just exited */
+		if (sscanf(buf, "%llu", &run_ns) == 1) {
+			total += (double)run_ns / 1e9;
+			n++;
+		}
+		free(buf);
+	}
+	closedir(d);
+	if (!n)
+		return -ESRCH;
+	*seconds = total;
+	*nthreads = n;
 	return 0;
 }
 

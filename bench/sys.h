@@ -52,8 +52,14 @@ int bench_sleep(double s);
 /* CLOCK_MONOTONIC seconds. */
 double bench_now(void);
 
-/* utime+stime of all threads of pid, in seconds; -errno if gone. */
+/* utime+stime of all threads of pid (/proc/PID/stat, 10 ms ticks), in seconds; -errno if gone. */
 int bench_proc_cpu(pid_t pid, double *seconds);
+/*
+ * The same CPU time with nanosecond precision: the sum of
+ * /proc/PID/task/TID/schedstat run times over the live threads, and how
+ * many threads there were (a thread that exits takes its time with it).
+ */
+int bench_proc_cpu_precise(pid_t pid, double *seconds, int *nthreads);
 /* VmRSS of pid in KiB; -errno if gone. */
 int bench_proc_rss_kb(pid_t pid, double *kb);
 /* true while pid exists. */

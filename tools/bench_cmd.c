@@ -229,6 +229,9 @@ static int prepare_variant(struct ctx *x, struct bench_suite *s, int v, char *er
 
 struct snap {
 	double t, cpu, requests;
+	double cpu_ns;		/* precise CPU time (schedstat), seconds */
+	int threads;		/* live server threads it covers */
+	bool precise;
 	bool ok;
 	char transport[16];
 };
@@ -248,6 +251,7 @@ static void take_snap(struct ctx *x, int v, struct snap *sn, const char *save)
 		return;
 	if (bench_proc_cpu(x->place[v].pid, &sn->cpu))
 		return;
+	sn->precise = !bench_proc_cpu_precise(x->place[v].pid, &sn->cpu_ns, &sn->threads);
 	sn->requests = st.requests;
 	bench_str(sn->transport, sizeof(sn->transport), "%s", st.transport);
 	sn->t = bench_now();
@@ -401,7 +405,15 @@ static void run_sample(struct ctx *x, struct bench_suite *s, struct bench_cell *
 		if (a.ok && b.ok && steady_ok) {
 			smp->requests = b.requests - a.requests;
 			smp->window_s = b.t - a.t;
-			smp->cpu_s = b.cpu - a.cpu;
+			/*
+			 * utime+stime counts in 10 ms ticks; the per-thread
+			 * schedstat sum is the same time in ns, valid while
+			 * the server's threads stayed the same.
+			 */
+			if (a.precise && b.precise && a.threads == b.threads)
+				smp->cpu_s = b.cpu_ns - a.cpu_ns;
+			else
+				smp->cpu_s = b.cpu - a.cpu;
 		}
 		bench_str(smp->transport, sizeof(smp->transport), "%s", b.ok ? b.transport : "?");
 		if (smp->state == BENCH_OK && b.ok && strcmp(b.transport, s->m[v].transport)) {
