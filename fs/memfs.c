@@ -55,6 +55,7 @@
 #define COPY_CHUNK		(64 * 1024)
 #define ITAB_MIN		256
 #define TRIM_BLOCKS		16384			/* 64 MiB freed: give memory back */
+#define REAP_BLOCKS		256			/* bigger files are freed in the background */
 
 struct xattr {
 	struct xattr *next;
@@ -129,17 +130,20 @@ struct memfs {
 	gid_t root_gid;
 	bool writeback;			/* FURI_CAP_WRITEBACK_CACHE was negotiated */
 	/*
-	 * Freed blocks stay in malloc's free lists, so deleting a big file
-	 * would not shrink the server. A thread (started at INIT, so it runs
-	 * in the serving process) calls malloc_trim() once enough was freed,
-	 * away from the queue threads: a trim can take milliseconds.
+	 * A background thread, started at INIT so that it runs in the serving
+	 * process, does what would stall a queue thread: it frees the memory
+	 * of big deleted files (their space is given back at once), and calls
+	 * malloc_trim() once enough was freed, since freed blocks otherwise
+	 * stay in malloc's free lists and deleting files would not shrink the
+	 * server.
 	 */
 	atomic_uint_fast64_t freed;	/* blocks freed since the last trim */
-	atomic_bool trim_running;
-	pthread_t trim_thread;
-	pthread_mutex_t trim_lock;
-	pthread_cond_t trim_cond;
-	bool trim_wake, trim_stop;	/* trim_lock */
+	atomic_bool bg_running;
+	pthread_t bg_thread;
+	pthread_mutex_t bg_lock;
+	pthread_cond_t bg_cond;
+	struct mnode *dead;		/* bg_lock: inodes to free, by hnext */
+	bool bg_wake, bg_stop;		/* bg_lock */
 };
 
 enum { T_A = 1, T_M = 2, T_C = 4 };
@@ -250,12 +254,12 @@ static bool space_take(struct memfs *fs, uint64_t n)
 	return true;
 }
 
-static void trim_kick(struct memfs *fs)
+static void bg_kick(struct memfs *fs)
 {
-	pthread_mutex_lock(&fs->trim_lock);
-	fs->trim_wake = true;
-	pthread_cond_signal(&fs->trim_cond);
-	pthread_mutex_unlock(&fs->trim_lock);
+	pthread_mutex_lock(&fs->bg_lock);
+	fs->bg_wake = true;
+	pthread_cond_signal(&fs->bg_cond);
+	pthread_mutex_unlock(&fs->bg_lock);
 }
 
 static void space_give(struct memfs *fs, uint64_t n)
@@ -263,49 +267,9 @@ static void space_give(struct memfs *fs, uint64_t n)
 	if (!n)
 		return;
 	atomic_fetch_sub(&fs->used_blocks, n);
-	if (atomic_fetch_add(&fs->freed, n) + n >= TRIM_BLOCKS &&
-	    atomic_load(&fs->trim_running) && atomic_exchange(&fs->freed, 0) >= TRIM_BLOCKS)
-		trim_kick(fs);
-}
-
-static void *trim_main(void *arg)
-{
-	struct memfs *fs = arg;
-	pthread_mutex_lock(&fs->trim_lock);
-	for (;;) {
-		while (!fs->trim_wake && !fs->trim_stop)
-			pthread_cond_wait(&fs->trim_cond, &fs->trim_lock);
-		if (fs->trim_stop)
-			break;
-		fs->trim_wake = false;
-		pthread_mutex_unlock(&fs->trim_lock);
-		malloc_trim(0);
-		pthread_mutex_lock(&fs->trim_lock);
-	}
-	pthread_mutex_unlock(&fs->trim_lock);
-	return NULL;
-}
-
-static void trim_start(struct memfs *fs)
-{
-	if (atomic_load(&fs->trim_running))
-		return;
-	if (pthread_create(&fs->trim_thread, NULL, trim_main, fs) == 0)
-		atomic_store(&fs->trim_running, true);
-	else
-		furi_log(FURI_LOG_WARN, "memfs: no trim thread: freed memory stays with the server");
-}
-
-static void trim_stop(struct memfs *fs)
-{
-	if (!atomic_load(&fs->trim_running))
-		return;
-	pthread_mutex_lock(&fs->trim_lock);
-	fs->trim_stop = true;
-	pthread_cond_signal(&fs->trim_cond);
-	pthread_mutex_unlock(&fs->trim_lock);
-	pthread_join(fs->trim_thread, NULL);
-	atomic_store(&fs->trim_running, false);
+	uint64_t before = atomic_fetch_add(&fs->freed, n);
+	if (before < TRIM_BLOCKS && before + n >= TRIM_BLOCKS && atomic_load(&fs->bg_running))
+		bg_kick(fs);
 }
 
 static bool inode_take(struct memfs *fs)
@@ -588,10 +552,11 @@ static struct mnode *node_new(struct memfs *fs, mode_t type, mode_t perm)
 	return n;
 }
 
-static void node_free(struct memfs *fs, struct mnode *n)
+/* Free the memory of an inode whose space and count were given back. */
+static void node_destroy(struct mnode *n)
 {
 	if (n->type == S_IFREG)
-		space_give(fs, bmap_clear(&n->data));
+		bmap_clear(&n->data);
 	else if (n->type == S_IFDIR)
 		dir_free(&n->dir);
 	else if (n->type == S_IFLNK)
@@ -599,16 +564,101 @@ static void node_free(struct memfs *fs, struct mnode *n)
 	xattrs_free(n);
 	pthread_rwlock_destroy(&n->lock);
 	free(n);
+}
+
+static void node_uncount(struct memfs *fs, struct mnode *n)
+{
+	if (n->type == S_IFREG)
+		space_give(fs, n->data.nblocks);
 	atomic_fetch_sub(&fs->ninodes, 1);
 }
 
-/* With ns exclusive: free n if nothing refers to it any more. */
+static void node_free(struct memfs *fs, struct mnode *n)
+{
+	node_uncount(fs, n);
+	node_destroy(n);
+}
+
+/*
+ * With ns exclusive: free n if nothing refers to it any more. Freeing a big
+ * file takes long enough to stall every namespace call, so the background
+ * thread does it; statfs sees the space free at once.
+ */
 static void node_put(struct memfs *fs, struct mnode *n)
 {
 	if (n == fs->root || n->nlink || atomic_load(&n->nlookup) || atomic_load(&n->nopen))
 		return;
 	itab_del(fs, n);
-	node_free(fs, n);
+	if (n->type != S_IFREG || n->data.nblocks <= REAP_BLOCKS ||
+	    !atomic_load(&fs->bg_running)) {
+		node_free(fs, n);
+		return;
+	}
+	node_uncount(fs, n);
+	pthread_mutex_lock(&fs->bg_lock);
+	n->hnext = fs->dead;
+	fs->dead = n;
+	pthread_cond_signal(&fs->bg_cond);
+	pthread_mutex_unlock(&fs->bg_lock);
+}
+
+static void free_dead(struct mnode *dead)
+{
+	while (dead) {
+		struct mnode *next = dead->hnext;
+		node_destroy(dead);
+		dead = next;
+	}
+}
+
+static void *bg_main(void *arg)
+{
+	struct memfs *fs = arg;
+	pthread_mutex_lock(&fs->bg_lock);
+	while (!fs->bg_stop) {
+		if (!fs->bg_wake && !fs->dead) {
+			pthread_cond_wait(&fs->bg_cond, &fs->bg_lock);
+			continue;
+		}
+		struct mnode *dead = fs->dead;
+		fs->dead = NULL;
+		fs->bg_wake = false;
+		pthread_mutex_unlock(&fs->bg_lock);
+		free_dead(dead);
+		if (atomic_load(&fs->freed) >= TRIM_BLOCKS) {
+			atomic_store(&fs->freed, 0);
+			malloc_trim(0);
+		}
+		pthread_mutex_lock(&fs->bg_lock);
+	}
+	pthread_mutex_unlock(&fs->bg_lock);
+	return NULL;
+}
+
+static void bg_start(struct memfs *fs)
+{
+	if (atomic_load(&fs->bg_running))
+		return;
+	if (pthread_create(&fs->bg_thread, NULL, bg_main, fs) == 0)
+		atomic_store(&fs->bg_running, true);
+	else
+		furi_log(FURI_LOG_WARN, "memfs: no background thread: deleted files are freed "
+			 "on the queue threads and freed memory stays with the server");
+}
+
+/* After the session: no request can queue more work. */
+static void bg_stop(struct memfs *fs)
+{
+	if (atomic_load(&fs->bg_running)) {
+		pthread_mutex_lock(&fs->bg_lock);
+		fs->bg_stop = true;
+		pthread_cond_signal(&fs->bg_cond);
+		pthread_mutex_unlock(&fs->bg_lock);
+		pthread_join(fs->bg_thread, NULL);
+		atomic_store(&fs->bg_running, false);
+	}
+	free_dead(fs->dead);
+	fs->dead = NULL;
 }
 
 /* With ns held (nlink and directory sizes). */
@@ -1996,7 +2046,7 @@ static void memfs_init(void *fsp, struct furi_conn *conn)
 {
 	struct memfs *fs = fsp;
 	fs->writeback = conn->want & conn->capable & FURI_CAP_WRITEBACK_CACHE;
-	trim_start(fs);
+	bg_start(fs);
 	conn->want |= FURI_CAP_ATOMIC_O_TRUNC | FURI_CAP_CACHE_SYMLINKS |
 		      FURI_CAP_PARALLEL_DIROPS;
 	/* the kernel keeps umask, suid/sgid clearing and locks for us */
@@ -2194,8 +2244,8 @@ static void *memfs_alloc(void)
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&fs->ns, &attr);
 	pthread_rwlockattr_destroy(&attr);
-	pthread_mutex_init(&fs->trim_lock, NULL);
-	pthread_cond_init(&fs->trim_cond, NULL);
+	pthread_mutex_init(&fs->bg_lock, NULL);
+	pthread_cond_init(&fs->bg_cond, NULL);
 	atomic_init(&fs->next_ino, FURI_ROOT_INO);
 	fs->max_blocks = DEFAULT_CAPACITY / BS;
 	fs->entry_timeout = DEFAULT_TIMEOUT;
@@ -2238,7 +2288,7 @@ static void memfs_free(void *fsp)
 	struct memfs *fs = fsp;
 	if (!fs)
 		return;
-	trim_stop(fs);
+	bg_stop(fs);
 	for (size_t i = 0; i < fs->itab_size; i++) {
 		struct mnode *n = fs->itab[i], *next;
 		for (; n; n = next) {
@@ -2248,8 +2298,8 @@ static void memfs_free(void *fsp)
 	}
 	free(fs->itab);
 	pthread_rwlock_destroy(&fs->ns);
-	pthread_mutex_destroy(&fs->trim_lock);
-	pthread_cond_destroy(&fs->trim_cond);
+	pthread_mutex_destroy(&fs->bg_lock);
+	pthread_cond_destroy(&fs->bg_cond);
 	free(fs);
 }
 
