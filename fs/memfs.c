@@ -1353,23 +1353,35 @@ static int apply_setattr(struct memfs *fs, struct mnode *n, const struct furi_se
 	return 0;
 }
 
+/*
+ * A truncation may free gigabytes: do it with the inode pinned by an open
+ * count instead of under ns, where it would hold up every namespace call.
+ */
 static void memfs_setattr(struct furi_req *req, uint64_t ino, const struct furi_setattr *attr)
 {
 	struct memfs *fs = req_fs(req);
 	struct stat st;
 	struct mnode *n;
-	int err = ENOENT;
+	int err;
 
 	ns_rd(fs);
 	n = itab_get(fs, ino);
-	if (n) {
-		node_wr(n);
-		err = apply_setattr(fs, n, attr);
-		node_unlock(n);
-		if (!err)
-			node_stat(n, &st);
-	}
+	if (n)
+		atomic_fetch_add(&n->nopen, 1);
 	ns_unlock(fs);
+	if (!n) {
+		furi_reply_err(req, ENOENT);
+		return;
+	}
+	node_wr(n);
+	err = apply_setattr(fs, n, attr);
+	node_unlock(n);
+	if (!err) {
+		ns_rd(fs);
+		node_stat(n, &st);
+		ns_unlock(fs);
+	}
+	drop_open(fs, n);
 	if (err)
 		furi_reply_err(req, err);
 	else
@@ -1599,20 +1611,25 @@ static void memfs_removexattr(struct furi_req *req, uint64_t ino, const char *na
 /* Open files                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* With n open for a new handle: O_TRUNC (FURI_CAP_ATOMIC_O_TRUNC) and fh. */
-static void open_handle(struct memfs *fs, struct mnode *n, struct furi_open *fo)
+/* A new handle of n (with ns held): the handle is n, pinned by nopen. */
+static void open_handle(struct mnode *n, struct furi_open *fo)
 {
-	if ((fo->flags & O_TRUNC) && n->type == S_IFREG) {
-		node_wr(n);
-		file_truncate(fs, n, 0);
-		stamp_locked(n, T_M | T_C, now());
-		node_unlock(n);
-	}
 	atomic_fetch_add(&n->nopen, 1);
 	fo->fh = (uintptr_t)n;
 	/* every change goes through this mount, and the kernel drops what it
 	 * must itself (O_TRUNC, fallocate, copy_file_range) */
 	fo->keep_cache = 1;
+}
+
+/* O_TRUNC, which the kernel leaves to us with FURI_CAP_ATOMIC_O_TRUNC. */
+static void open_trunc(struct memfs *fs, struct mnode *n, const struct furi_open *fo)
+{
+	if (!(fo->flags & O_TRUNC) || n->type != S_IFREG)
+		return;
+	node_wr(n);
+	file_truncate(fs, n, 0);
+	stamp_locked(n, T_M | T_C, now());
+	node_unlock(n);
 }
 
 static void memfs_open(struct furi_req *req, uint64_t ino, struct furi_open *fo)
@@ -1627,12 +1644,14 @@ static void memfs_open(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 	else if (n->type == S_IFDIR)
 		err = EISDIR;
 	else
-		open_handle(fs, n, fo);
+		open_handle(n, fo);
 	ns_unlock(fs);
-	if (err)
+	if (err) {
 		furi_reply_err(req, err);
-	else
-		furi_reply_open(req, fo);
+		return;
+	}
+	open_trunc(fs, n, fo);	/* the new handle pins n */
+	furi_reply_open(req, fo);
 }
 
 static void memfs_create(struct furi_req *req, uint64_t parent, const char *name,
@@ -1664,7 +1683,10 @@ static void memfs_create(struct furi_req *req, uint64_t parent, const char *name
 			err = link_new(fs, dir, name, len, n);
 	}
 	if (!err) {
-		open_handle(fs, n, fo);
+		/* only after a lost race, rare enough to truncate under ns */
+		if (d)
+			open_trunc(fs, n, fo);
+		open_handle(n, fo);
 		node_entry(fs, n, &e);
 	}
 	ns_unlock(fs);
@@ -1689,7 +1711,7 @@ static void memfs_tmpfile(struct furi_req *req, uint64_t parent, mode_t mode,
 	if (!err) {
 		n->nlink = 0;	/* linkat() may name it later */
 		itab_add(fs, n);
-		open_handle(fs, n, fo);
+		open_handle(n, fo);
 		node_entry(fs, n, &e);
 	}
 	ns_unlock(fs);
