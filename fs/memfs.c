@@ -9,13 +9,16 @@
  * its attributes, data and xattrs, and nests inside ns. Calls that come
  * with a file handle (read, write, fallocate, lseek, copy_file_range,
  * release) take no ns lock: the handle is the inode pointer, kept alive by
- * the inode's open count.
+ * the inode's open count. Work that may be long (a truncation, freeing a
+ * big file) is done outside ns: setattr pins the inode with an open count
+ * of its own, and deleted big files go to a background thread.
  *
  * Lifetime. An inode lives while it has a name (nlink), a kernel reference
- * (nlookup: entry replies minus forgets) or an open handle (nopen). It is
- * freed when the last of the three goes, always with ns held exclusive, so
- * no one can hold a pointer taken from the table or from a directory. The
- * counts drop without the lock as long as they stay above zero.
+ * (nlookup: entry replies minus forgets) or an open handle (nopen). It
+ * leaves the table when the last of the three goes, always with ns held
+ * exclusive, so no one can hold a pointer taken from the table or from a
+ * directory. The counts drop without the lock as long as they stay above
+ * zero.
  *
  * Directories keep a name hash for lookups and an array of entries in the
  * order of their cookies, which only grow: readdir at offset X resumes at
