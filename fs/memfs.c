@@ -1478,7 +1478,8 @@ static int xattr_set(struct mnode *n, const char *name, const void *value, size_
 	x->namelen = namelen;
 	x->size = size;
 	memcpy(x->data, name, namelen + 1);
-	memcpy(x->data + namelen + 1, value, size);
+	if (size)	/* an empty value may come as NULL */
+		memcpy(x->data + namelen + 1, value, size);
 	x->next = old ? old->next : NULL;
 	*p = x;
 	free(old);
