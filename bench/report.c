@@ -668,12 +668,12 @@ static int write_plot(const struct bench_run *run, const struct bench_suite *s,
 	if (!f)
 		return -1;
 	fprintf(f, "# gnuplot script written by furi bench; run it in this directory\n");
-	fprintf(f, "set terminal pngcairo size %d,560 font ',9'\n", 260 + rows * (28 + 12 * ncols));
+	fprintf(f, "set terminal pngcairo size %d,600 font ',9'\n", 400 + rows * (24 + 12 * ncols));
 	fprintf(f, "set output '%s-%s.png'\n", s->name, what);
-	fprintf(f, "set title \"furi bench %s: %s%s\"\n", s->name,
-		latency ? "mean latency, µs (log scale; bars: min–max over rounds)"
-			: "throughput relative to /dev/fuse (= 1; bars: min–max over rounds)",
-		run->quick ? " [--quick: not meaningful]" : "");
+	fprintf(f, "set title \"furi bench %s: %s\\n%s\"\n", s->name,
+		latency ? "mean latency, µs" : "throughput relative to /dev/fuse of the same fs",
+		run->quick ? "--quick smoke run: numbers not meaningful"
+			   : "log scale; median of the rounds, error bars min–max");
 	fprintf(f, "set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
 		   "set style fill solid 0.85 border -1\nset datafile missing '?'\n"
 		   "set xtics rotate by -35 scale 0 noenhanced\nset key top left noenhanced\n"
@@ -681,7 +681,8 @@ static int write_plot(const struct bench_run *run, const struct bench_suite *s,
 	if (latency)
 		fprintf(f, "set logscale y\nset ylabel 'µs'\n");
 	else
-		fprintf(f, "set yrange [0:*]\nset ylabel 'relative to /dev/fuse'\n");
+		fprintf(f, "set logscale y 2\nset ylabel '× /dev/fuse'\n"
+			   "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n");
 	fprintf(f, "plot ");
 	for (k = BENCH_NATIVE, i = 0; k < BENCH_NKINDS; k++) {
 		int col = 2 + 3 * (int)k;

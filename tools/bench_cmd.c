@@ -809,6 +809,7 @@ int furi_cmd_bench(int argc, char **argv)
 	if (bench_interrupted) {
 		say(&x, "interrupted: everything unmounted; writing a partial report");
 		rc = 130;
+		bench_interrupted = 0;	/* let gnuplot run; another Ctrl-C stops it */
 	}
 	if (write_outputs(&x, gnuplot) && !rc)
 		rc = FURI_EXIT_FAIL;
