@@ -20,6 +20,7 @@
  *  - Backend I/O of handlers (furi_io_*) goes on the same ring, into and
  *    out of the registered payload buffers.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -91,6 +92,7 @@ struct uring_thread {
 	struct uring_queue **queues;
 	unsigned live;				/* entries not dead */
 	unsigned total;
+	bool torn_down;				/* the kernel tore entries down: connection gone */
 	int wake_fd;
 	uint64_t wake_buf;
 	_Atomic(struct uring_ent *) wake_list;	/* replies from other threads */
@@ -497,6 +499,7 @@ static void handle_cmd_cqe(struct uring_thread *t, struct uring_ent *e, int res)
 	case -ENODEV:
 	case -ECANCELED:
 		/* Teardown: the kernel is done with this entry. */
+		t->torn_down = true;
 		entry_dead(t, e);
 		return;
 	case -EAGAIN:
@@ -627,8 +630,12 @@ static void serve_loop(struct uring_thread *t)
 		if (n)
 			t->spin_ok = true;
 	}
-	if (t->live == 0)
-		furi_session_ended(se);	/* every entry was torn down: the connection is gone */
+	/*
+	 * Every entry gone by teardown means the connection is gone. A thread
+	 * whose entries were refused at REGISTER just has nothing to serve.
+	 */
+	if (t->live == 0 && t->torn_down)
+		furi_session_ended(se);
 }
 
 /* Send every REGISTER and learn at once which ones the kernel refused. */

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# t_transport.sh - which transport carries the requests, proven from the
+# server's own counters (libfuse's CI once ran its io_uring tests over
+# /dev/fuse for months without noticing): io_uring by default, per-CPU
+# routing, fewer threads than queues, /dev/fuse on request, and the
+# fallbacks, each with the reason the user is told.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || t_skip_all "needs root"
+param=/sys/module/fuse/parameters/enable_uring
+[ -e "$param" ] || t_skip_all "this kernel has no FUSE-over-io_uring"
+furi_uring_enabled || t_skip_all "enable_uring is N (scripts/setup turns it on)"
+ncpu=$(nproc --all)
+small=queue_depth=16,max_write=128k
+
+# Twenty small files, a 1 MiB file written with fsync, reads and stats:
+# at least 36 WRITE requests whatever the transport.
+workload() {
+	local m=$1 i
+	mkdir -p "$m/d" || return 1
+	for i in $(seq 1 20); do echo "line $i" >"$m/d/f$i" || return 1; done
+	cat "$m"/d/f* >/dev/null || return 1
+	dd if=/dev/zero of="$m/big" bs=64k count=16 conv=fsync status=none || return 1
+	[ "$(cat "$m/d/f7")" == "line 7" ] || return 1
+	stat "$m/big" >/dev/null
+}
+
+# --- default: io_uring, and nothing but INIT-time traffic on /dev/fuse ----
+m=$(t_mkdir auto)
+if furi_mount memfs "$m" -o "$small"; then
+	assert_contains auto/mount-line-says-io_uring "$FURI_MOUNT_LINE" "io_uring: $ncpu queues"
+	assert_cmd auto/workload workload "$m"
+	assert_eq auto/transport io_uring "$(furi_transport "$m")"
+	assert_eq auto/no-fallback-reason "" "$(furi_json_get "$m" fallback_reason)"
+	assert_eq auto/queues-per-possible-cpu "$ncpu" "$(furi_json_get "$m" queues)"
+	assert_eq auto/depth 16 "$(furi_json_get "$m" depth)"
+	assert_ge auto/uring-writes 36 "$(furi_ops_count "$m" io_uring WRITE)"
+	assert_ge auto/uring-lookups 1 "$(furi_ops_count "$m" io_uring LOOKUP)"
+	assert_eq auto/no-dev-fuse-writes 0 "$(furi_ops_count "$m" dev_fuse WRITE)"
+	assert_eq auto/no-dev-fuse-reads 0 "$(furi_ops_count "$m" dev_fuse READ)"
+	assert_eq auto/no-dev-fuse-lookups 0 "$(furi_ops_count "$m" dev_fuse LOOKUP)"
+	assert_eq auto/nothing-in-flight 0 "$(furi_chan_sum "$m" any in_flight)"
+	human=$("$FURI" status "$m")
+	assert_contains auto/status-human "$human" "transport: io_uring"
+	furi_umount "$m"
+	assert_cmd auto/unmounted test ! -e "$m/big"
+else
+	t_not_ok auto/mount "furi mount memfs failed"
+fi
+
+# --- a request runs on the queue of the CPU its caller runs on ------------
+m=$(t_mkdir routing)
+if furi_mount memfs "$m" -o "$small"; then
+	for cpu in $(seq 0 $((ncpu - 1))); do
+		before=$(furi_status_json "$m")
+		taskset -c "$cpu" dd if=/dev/zero of="$m/cpu$cpu" bs=4k count=50 oflag=direct status=none
+		after=$(furi_status_json "$m")
+		got=$(( $(jq -r ".channels[] | select(.name == \"queue$cpu\") | .ops.WRITE // 0" <<<"$after") -
+			$(jq -r ".channels[] | select(.name == \"queue$cpu\") | .ops.WRITE // 0" <<<"$before") ))
+		others=$(( $(jq -r "[.channels[] | select(.name != \"queue$cpu\") | .ops.WRITE // 0] | add" <<<"$after") -
+			   $(jq -r "[.channels[] | select(.name != \"queue$cpu\") | .ops.WRITE // 0] | add" <<<"$before") ))
+		assert_ge "routing/cpu$cpu-writes-on-queue$cpu" 50 "$got"
+		assert_eq "routing/cpu$cpu-writes-elsewhere" 0 "$others"
+	done
+	furi_umount "$m"
+fi
+
+# --- one thread serving every queue --------------------------------------
+m=$(t_mkdir onethread)
+if furi_mount memfs "$m" -o "$small,uring_threads=1"; then
+	assert_eq onethread/threads 1 "$(furi_json_get "$m" threads)"
+	assert_eq onethread/queues "$ncpu" "$(furi_json_get "$m" queues)"
+	assert_cmd onethread/workload workload "$m"
+	last=$((ncpu - 1))
+	taskset -c "$last" dd if=/dev/zero of="$m/last" bs=4k count=20 oflag=direct status=none
+	assert_ge onethread/last-queue-served 20 \
+		"$(jq -r ".channels[] | select(.name == \"queue$last\") | .ops.WRITE // 0" <<<"$(furi_status_json "$m")")"
+	assert_eq onethread/transport io_uring "$(furi_transport "$m")"
+	furi_umount "$m"
+fi
+
+# --- /dev/fuse when asked ---------------------------------------------------
+m=$(t_mkdir legacy)
+if furi_mount memfs "$m" -o transport=legacy,threads=3; then
+	assert_contains legacy/mount-line "$FURI_MOUNT_LINE" "/dev/fuse: 3 threads"
+	assert_cmd legacy/workload workload "$m"
+	assert_eq legacy/transport dev_fuse "$(furi_transport "$m")"
+	assert_contains legacy/reason "$(furi_json_get "$m" fallback_reason)" "transport=legacy"
+	assert_eq legacy/no-uring-requests 0 "$(furi_requests "$m" io_uring)"
+	assert_ge legacy/dev-fuse-writes 36 "$(furi_ops_count "$m" dev_fuse WRITE)"
+	furi_umount "$m"
+fi
+
+# --- a REGISTER the kernel refuses: the mount must still work -------------
+# FURI_FAULT makes the last queue's REGISTER carry a bad iovec count, so the
+# real kernel fails it and falls back to /dev/fuse (fc->io_uring = 0).
+m=$(t_mkdir regfail)
+last=$((ncpu - 1))
+if FURI_FAULT=register:$last furi_mount memfs "$m" -o "$small"; then
+	assert_contains regfail/mount-line "$FURI_MOUNT_LINE" "REGISTER failed on queue $last"
+	assert_cmd regfail/workload-over-dev-fuse timeout 30 bash -c "$(declare -f workload); workload $m"
+	assert_eq regfail/transport dev_fuse "$(furi_transport "$m")"
+	assert_eq regfail/no-uring-requests 0 "$(furi_requests "$m" io_uring)"
+	assert_ge regfail/dev-fuse-writes 36 "$(furi_ops_count "$m" dev_fuse WRITE)"
+	assert_ge regfail/legacy-threads 2 "$(furi_json_get "$m" legacy_threads)"
+	furi_umount "$m"
+	assert_cmd regfail/unmounted bash -c "! grep -q ' $m ' /proc/self/mountinfo"
+else
+	t_not_ok regfail/mount "the mount failed instead of falling back"
+fi
+m=$(t_mkdir regfail-required)
+out=$(FURI_FAULT=register:$last "$FURI" mount memfs "$m" -o "$small,transport=uring" 2>&1)
+rc=$?
+assert_eq regfail-required/exit-status 1 "$rc"
+assert_contains regfail-required/message "$out" "io_uring was required (-o transport=uring) but FUSE_IO_URING_CMD_REGISTER failed"
+assert_eq regfail-required/not-mounted "" "$(t_mount_fstype "$m")"
+[ -n "$(t_mount_fstype "$m")" ] && t_track_mount "$m"
+
+# --- enable_uring=N: the reason and the fix are spelled out ---------------
+t_on_exit "echo Y > $param"
+echo N >"$param"
+m=$(t_mkdir disabled)
+if furi_mount memfs "$m" -o "$small"; then
+	assert_contains disabled/mount-line "$FURI_MOUNT_LINE" "echo Y > /sys/module/fuse/parameters/enable_uring"
+	assert_eq disabled/transport dev_fuse "$(furi_transport "$m")"
+	assert_contains disabled/reason "$(furi_json_get "$m" fallback_reason)" "enable_uring is off"
+	assert_cmd disabled/workload workload "$m"
+	furi_umount "$m"
+fi
+m=$(t_mkdir disabled-required)
+out=$("$FURI" mount memfs "$m" -o transport=uring 2>&1)
+rc=$?
+assert_eq disabled-required/exit-status 1 "$rc"
+assert_contains disabled-required/message "$out" "enable_uring is off"
+[ -n "$(t_mount_fstype "$m")" ] && t_track_mount "$m"
+echo Y >"$param"
+
+# --- io_uring disabled by sysctl ------------------------------------------
+if [ -e /proc/sys/kernel/io_uring_disabled ]; then
+	old=$(cat /proc/sys/kernel/io_uring_disabled)
+	t_on_exit "echo $old > /proc/sys/kernel/io_uring_disabled"
+	echo 2 >/proc/sys/kernel/io_uring_disabled
+	m=$(t_mkdir sysctl)
+	if furi_mount memfs "$m" -o "$small"; then
+		echo "$old" >/proc/sys/kernel/io_uring_disabled
+		assert_eq sysctl/transport dev_fuse "$(furi_transport "$m")"
+		assert_contains sysctl/reason "$(furi_json_get "$m" fallback_reason)" "kernel.io_uring_disabled=2"
+		assert_cmd sysctl/workload workload "$m"
+		furi_umount "$m"
+	fi
+	echo "$old" >/proc/sys/kernel/io_uring_disabled
+else
+	t_skip sysctl "no kernel.io_uring_disabled on this kernel"
+fi
+t_done
