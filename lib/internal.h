@@ -133,6 +133,8 @@ struct furi_session {
 	struct furi_status *status;
 	size_t status_size;
 	char status_path[256];
+	ino_t status_ino;		/* ours, if status_path still names it */
+	struct furi_chan_stats *dev_fuse_stats;	/* the /dev/fuse channel's counters */
 	unsigned dev_major, dev_minor;
 	unsigned nchan_used;
 

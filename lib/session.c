@@ -321,6 +321,14 @@ static int serve_init(struct furi_session *se, char *err, size_t errlen)
 			break;
 		}
 		memcpy(&ih, buf, sizeof(ih));
+		{
+			/* INIT is a /dev/fuse request like any other: count it there. */
+			struct furi_chan chan = { .stats = se->dev_fuse_stats, .shared_stats = true };
+
+			furi_stats_received(&chan, ih.opcode, (size_t)n);
+			furi_stats_replied(&chan, furi_now_ns(), 0, sizeof(struct fuse_out_header) +
+					   sizeof(struct fuse_init_out));
+		}
 		if (ih.opcode != FUSE_INIT || ih.len != (uint32_t)n) {
 			r = furi_seterr(err, errlen, EPROTO,
 					"the kernel sent opcode %u before INIT", ih.opcode);
@@ -407,6 +415,7 @@ int furi_session_mount(struct furi_session *se, const char *mountpoint, char *er
 	r = furi_status_create(se, furi_possible_cpus() + 1, err, errlen);
 	if (r)
 		goto out_unmount;
+	se->dev_fuse_stats = furi_status_chan(se, "dev_fuse", FURI_CHAN_DEV_FUSE, -1);
 	r = serve_init(se, err, errlen);
 	if (r)
 		goto out_status;

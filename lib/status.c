@@ -5,8 +5,10 @@
  * these touch the FUSE mount itself, so they work on a dead or hung mount.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,37 +167,93 @@ int furi_mountinfo_find(const char *path, struct furi_mountinfo *mi)
 	return found;
 }
 
+static bool mount_with_dev_exists(unsigned major, unsigned minor)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!f)
+		return true;	/* cannot tell: keep the file */
+	while (!found && getline(&line, &cap, f) > 0) {
+		unsigned maj, min;
+
+		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2 && maj == major && min == minor)
+			found = true;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/*
+ * Remove status files of servers that died without cleaning up (SIGKILL)
+ * once their mount is gone too; a dead but still mounted server keeps its
+ * file, which is how `furi status` explains the dead mount.
+ */
+static void sweep_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		unsigned major, minor;
+		char path[512], tail[16];
+		struct furi_status head;
+		int fd;
+
+		if (sscanf(de->d_name, "%u-%u.%15s", &major, &minor, tail) != 3 ||
+		    strcmp(tail, "status"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (pread(fd, &head, offsetof(struct furi_status, dev_major), 0) ==
+			    (ssize_t)offsetof(struct furi_status, dev_major) &&
+		    head.magic == FURI_STATUS_MAGIC && kill(head.pid, 0) && errno == ESRCH &&
+		    !mount_with_dev_exists(major, minor))
+			unlink(path);
+		close(fd);
+	}
+	closedir(d);
+}
+
+/*
+ * A new file each time, renamed into place: a server still exiting from an
+ * earlier mount with the same device number keeps its own inode, so it can
+ * neither write into our counters nor delete our file (see remove below).
+ */
 int furi_status_create(struct furi_session *se, unsigned nchan, char *err, size_t errlen)
 {
-	char dir[200];
+	char dir[200], tmp[300];
 	size_t size = sizeof(struct furi_status) + (size_t)nchan * sizeof(struct furi_chan_stats);
 	struct furi_status *st;
-	int fd;
+	struct stat sb;
+	int fd, e;
 
 	size = (size + FURI_PAGE_SIZE - 1) & ~(size_t)(FURI_PAGE_SIZE - 1);
 	if (furi_status_dir(dir, sizeof(dir)) ||
-	    furi_status_path(se->status_path, sizeof(se->status_path), se->dev_major, se->dev_minor))
+	    furi_status_path(se->status_path, sizeof(se->status_path), se->dev_major, se->dev_minor) ||
+	    snprintf(tmp, sizeof(tmp), "%s.%d", se->status_path, (int)getpid()) >= (int)sizeof(tmp))
 		return furi_seterr(err, errlen, ENAMETOOLONG, "status directory name too long");
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return furi_seterr(err, errlen, errno, "cannot create %s: %s", dir, strerror(errno));
-	fd = open(se->status_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	sweep_stale(dir);
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
-		return furi_seterr(err, errlen, errno, "cannot create %s: %s", se->status_path,
-				   strerror(errno));
-	if (ftruncate(fd, (off_t)size)) {
-		int e = errno;
-
-		close(fd);
-		unlink(se->status_path);
-		return furi_seterr(err, errlen, e, "cannot size %s: %s", se->status_path, strerror(e));
+		return furi_seterr(err, errlen, errno, "cannot create %s: %s", tmp, strerror(errno));
+	if (ftruncate(fd, (off_t)size) || fstat(fd, &sb)) {
+		e = errno;
+		goto fail;
 	}
 	st = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-	close(fd);
 	if (st == MAP_FAILED) {
-		int e = errno;
-
-		unlink(se->status_path);
-		return furi_seterr(err, errlen, e, "cannot map %s: %s", se->status_path, strerror(e));
+		e = errno;
+		goto fail;
 	}
 	st->magic = FURI_STATUS_MAGIC;
 	st->version = FURI_STATUS_VERSION;
@@ -207,11 +265,23 @@ int furi_status_create(struct furi_session *se, unsigned nchan, char *err, size_
 	st->nchan = 0;
 	snprintf(st->mountpoint, sizeof(st->mountpoint), "%s", se->mountpoint);
 	snprintf(st->fs, sizeof(st->fs), "%s", se->cfg.status_name ? se->cfg.status_name : "furi");
+	if (rename(tmp, se->status_path)) {
+		e = errno;
+		munmap(st, size);
+		goto fail;
+	}
+	close(fd);
 	se->status = st;
 	se->status_size = size;
+	se->status_ino = sb.st_ino;
 	se->nchan_used = 0;
 	(void)nchan;
 	return 0;
+fail:
+	close(fd);
+	unlink(tmp);
+	return furi_seterr(err, errlen, e, "cannot create status file %s: %s", se->status_path,
+			   strerror(e));
 }
 
 struct furi_chan_stats *furi_status_chan(struct furi_session *se, const char *name,
@@ -253,9 +323,13 @@ void furi_status_publish(struct furi_session *se, enum furi_status_state state)
 
 void furi_status_remove(struct furi_session *se)
 {
+	struct stat sb;
+
 	if (!se->status)
 		return;
 	munmap(se->status, se->status_size);
 	se->status = NULL;
-	unlink(se->status_path);
+	/* A newer server of the same device may own the name by now. */
+	if (stat(se->status_path, &sb) == 0 && sb.st_ino == se->status_ino)
+		unlink(se->status_path);
 }

@@ -226,7 +226,7 @@ int furi_legacy_start(struct furi_session *se, unsigned nthreads, char *err, siz
 	lg->bufsize = se->legacy_bufsize;
 	lg->chan.ops = &legacy_chan_ops;
 	lg->chan.shared_stats = true;
-	lg->chan.stats = furi_status_chan(se, "dev_fuse", FURI_CHAN_DEV_FUSE, -1);
+	lg->chan.stats = se->dev_fuse_stats;
 	lg->workers = calloc(nthreads, sizeof(*lg->workers));
 	if (!lg->chan.stats || !lg->workers) {
 		free(lg->workers);
