@@ -1623,6 +1623,9 @@ static void open_handle(struct mnode *n, struct furi_open *fo)
 	/* every change goes through this mount, and the kernel drops what it
 	 * must itself (O_TRUNC, fallocate, copy_file_range) */
 	fo->keep_cache = 1;
+	/* nothing to do at close: spare the FLUSH round trip (the kernel
+	 * still writes back its cache first with -o writeback_cache) */
+	fo->noflush = 1;
 }
 
 /* O_TRUNC, which the kernel leaves to us with FURI_CAP_ATOMIC_O_TRUNC. */
