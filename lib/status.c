@@ -167,6 +167,31 @@ int furi_mountinfo_find(const char *path, struct furi_mountinfo *mi)
 	return found;
 }
 
+uint64_t furi_process_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	char state;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The command name may hold spaces and parentheses: parse after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			 &state, &start) != 2)
+		return 0;
+	return state == 'Z' || state == 'X' ? 0 : start;
+}
+
 static bool mount_with_dev_exists(unsigned major, unsigned minor)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -212,9 +237,9 @@ static void sweep_stale(const char *dir)
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
-		if (pread(fd, &head, offsetof(struct furi_status, dev_major), 0) ==
-			    (ssize_t)offsetof(struct furi_status, dev_major) &&
-		    head.magic == FURI_STATUS_MAGIC && kill(head.pid, 0) && errno == ESRCH &&
+		if (pread(fd, &head, offsetof(struct furi_status, start_time), 0) ==
+			    (ssize_t)offsetof(struct furi_status, start_time) &&
+		    head.magic == FURI_STATUS_MAGIC && furi_process_start_time(head.pid) == 0 &&
 		    !mount_with_dev_exists(major, minor))
 			unlink(path);
 		close(fd);
@@ -259,6 +284,7 @@ int furi_status_create(struct furi_session *se, unsigned nchan, char *err, size_
 	st->version = FURI_STATUS_VERSION;
 	st->size = (uint32_t)size;
 	st->pid = getpid();
+	st->start_time = furi_process_start_time(st->pid);
 	st->state = FURI_STATE_STARTING;
 	st->dev_major = se->dev_major;
 	st->dev_minor = se->dev_minor;

@@ -54,6 +54,7 @@ struct furi_status {
 	uint32_t size;			/* bytes of the whole file */
 	int32_t pid;
 	uint32_t state;			/* enum furi_status_state */
+	uint64_t start_time;		/* of pid, as in /proc/PID/stat: tells a reused pid apart */
 	uint32_t dev_major, dev_minor;	/* of the mount, as in /proc/self/mountinfo */
 	uint32_t proto_major, proto_minor;
 	uint32_t uring;			/* 1 when io_uring queues serve requests */
@@ -80,6 +81,9 @@ struct furi_status {
 int furi_status_dir(char *buf, size_t len);
 /* The status file of the mount with this device number. */
 int furi_status_path(char *buf, size_t len, unsigned major, unsigned minor);
+
+/* Start time of a process (field 22 of /proc/PID/stat), 0 if it is gone or a zombie. */
+uint64_t furi_process_start_time(pid_t pid);
 
 /* Approximate latency percentile (0 < pct < 100) in nanoseconds from a histogram. */
 uint64_t furi_lat_percentile(const uint64_t lat[FURI_LAT_BUCKETS], double pct);

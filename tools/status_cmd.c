@@ -98,7 +98,7 @@ static int load(const char *mnt, struct snapshot *snap, char *why, size_t whylen
 		return -EINVAL;
 	}
 	if (snap->st->dev_major != mi.major || snap->st->dev_minor != mi.minor ||
-	    kill(snap->st->pid, 0) != 0) {
+	    furi_process_start_time(snap->st->pid) != snap->st->start_time) {
 		snprintf(why, whylen,
 			 "the furi server of %s (pid %d) is gone and the mount is dead (fix: umount %s)",
 			 mnt, snap->st->pid, mnt);

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# t_teardown.sh - every way a mount ends, on both transports, looped:
+# umount, SIGTERM, SIGINT, SIGHUP, SIGKILL of the server (the mount answers
+# ENOTCONN and can be unmounted), abort through the fusectl filesystem, and
+# each of umount, SIGTERM, SIGKILL and abort while I/O is in flight. Nothing
+# may hang: every wait has a deadline, and a timeout is a failure.
+#
+# FURI_CYCLES sets the cycles per case (default 20; 200 with FURI_STRESS=1).
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || t_skip_all "needs root"
+furi_uring_enabled || t_skip_all "enable_uring is N (scripts/setup turns it on)"
+if [ "${FURI_STRESS:-0}" = 1 ]; then cycles=${FURI_CYCLES:-200}; else cycles=${FURI_CYCLES:-20}; fi
+opts=queue_depth=8,max_write=128k
+
+fusectl=$(t_mkdir fusectl)
+mount -t fusectl fusectl "$fusectl" && t_track_mount "$fusectl" ||
+	t_log "cannot mount fusectl: the abort cases will fail"
+
+# The connection id of a mount: its device minor (FUSE devices have major 0).
+conn_of() {
+	awk -v m="$1" '$5 == m { split($3, d, ":"); id = d[2] } END { print id }' /proc/self/mountinfo
+}
+
+server_pid() { "$FURI" status "$1" --json 2>/dev/null | jq -r '.pid // empty'; }
+
+# wait_gone MNT PID: the mount is gone and the server has exited (10 s).
+wait_gone() {
+	local m=$1 pid=$2 deadline=$((SECONDS + 10))
+	while t_is_mounted "$m" || t_pid_alive "$pid"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.02
+	done
+	t_untrack_mount "$m"
+}
+
+# Writers that keep I/O in flight; their PIDs in WRITERS.
+start_writers() {
+	local m=$1 i
+	WRITERS=()
+	for i in 1 2 3; do
+		dd if=/dev/zero of="$m/load$i" bs=64k count=4000 oflag=direct status=none 2>/dev/null &
+		WRITERS+=($!)
+	done
+	sleep 0.1
+}
+
+# stop_writers: they must end (by themselves or by SIGKILL) within 10 s.
+stop_writers() {
+	local pid deadline=$((SECONDS + 10)) ok=0
+	for pid in "${WRITERS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	for pid in "${WRITERS[@]}"; do
+		while t_pid_alive "$pid"; do
+			[ $SECONDS -ge $deadline ] && { ok=1; break; }
+			sleep 0.02
+		done
+		wait "$pid" 2>/dev/null
+	done
+	return $ok
+}
+
+# One cycle of a case: mount, do some I/O, end the mount the case's way,
+# check. Prints nothing on success, one reason on failure.
+cycle() {
+	local case=$1 transport=$2 m=$3 pid conn out
+	if ! furi_mount memfs "$m" -o "transport=$transport,$opts" >/dev/null 2>&1; then
+		echo "mount failed"; return 1
+	fi
+	pid=$(server_pid "$m")
+	[ -n "$pid" ] || { echo "no server pid"; return 1; }
+	echo data >"$m/file" && sync "$m/file" || { echo "write before teardown failed"; return 1; }
+	local start=$SECONDS
+	case $case in
+	umount)
+		umount "$m" || { echo "umount failed"; return 1; } ;;
+	sigterm|sigint|sighup)
+		kill -"${case#sig}" "$pid" ;;
+	sigkill)
+		kill -KILL "$pid"
+		t_wait_pid_exit "$pid" 10 || { echo "server survived SIGKILL"; return 1; }
+		# Requests caught in the dying ring may see ECONNABORTED first;
+		# the connection must settle at ENOTCONN.
+		until [[ "$(stat "$m" 2>&1)" == *"not connected"* ]]; do
+			out=$(stat "$m" 2>&1)
+			[[ "$out" == *"not connected"* || "$out" == *"connection abort"* ]] ||
+				{ echo "stat after SIGKILL: $out"; return 1; }
+			[ $SECONDS -ge $((start + 10)) ] && { echo "no ENOTCONN 10 s after SIGKILL: $out"; return 1; }
+			sleep 0.05
+		done
+		out=$("$FURI" status "$m" 2>&1)
+		[[ "$out" == *"is gone"* && "$out" == *"umount"* ]] ||
+			{ echo "furi status after SIGKILL: $out"; return 1; }
+		umount "$m" || { echo "umount of the dead mount failed"; return 1; } ;;
+	abort)
+		conn=$(conn_of "$m")
+		echo 1 >"$fusectl/$conn/abort" || { echo "no fusectl connection $conn"; return 1; }
+		out=$(stat "$m/file" 2>&1)
+		# The server may have noticed and unmounted already.
+		[[ "$out" == *"not connected"* || "$out" == *"abort"* ]] || ! t_is_mounted "$m" ||
+			{ echo "stat after abort: $out"; return 1; } ;;
+	umount-load)
+		start_writers "$m"
+		umount "$m" 2>/dev/null && { stop_writers; echo "umount succeeded with files open"; return 1; }
+		umount -l "$m" || { stop_writers; echo "umount -l failed"; return 1; }
+		stop_writers || { echo "writers hung after umount -l"; return 1; } ;;
+	sigterm-load)
+		start_writers "$m"
+		kill -TERM "$pid"
+		stop_writers || { echo "writers hung after SIGTERM"; return 1; } ;;
+	sigkill-load)
+		start_writers "$m"
+		kill -KILL "$pid"
+		stop_writers || { echo "writers hung after SIGKILL"; return 1; }
+		t_wait_pid_exit "$pid" 10 || { echo "server survived SIGKILL"; return 1; }
+		umount "$m" || { echo "umount of the dead mount failed"; return 1; } ;;
+	abort-load)
+		start_writers "$m"
+		conn=$(conn_of "$m")
+		echo 1 >"$fusectl/$conn/abort" || { stop_writers; echo "no fusectl connection"; return 1; }
+		stop_writers || { echo "writers hung after abort"; return 1; } ;;
+	esac
+	wait_gone "$m" "$pid" || { echo "mount or server still there 10 s after $case"; return 1; }
+}
+
+for transport in uring legacy; do
+	for case in umount sigterm sigint sighup sigkill abort umount-load sigterm-load sigkill-load abort-load; do
+		m=$(t_mkdir "$transport-$case")
+		failed=""
+		for i in $(seq 1 "$cycles"); do
+			why=$(cycle "$case" "$transport" "$m")
+			rc=$?
+			if [ $rc -ne 0 ] || [ -n "$why" ]; then
+				failed="cycle $i: $why"
+				t_is_mounted "$m" && { umount "$m" 2>/dev/null || umount -l "$m"; }
+				break
+			fi
+		done
+		if [ -z "$failed" ]; then
+			t_ok "$transport/$case ($cycles cycles)"
+		else
+			t_not_ok "$transport/$case" "$failed"
+		fi
+	done
+done
+t_done
