@@ -956,6 +956,18 @@ static bool atime_stale(const struct mnode *n, struct timespec t)
 		(uint64_t)t.tv_sec - (uint64_t)n->atime.tv_sec >= 86400);
 }
 
+/*
+ * What the kernel asks for with HANDLE_KILLPRIV_V2 (not enabled by memfs,
+ * honoured anyway): drop setuid, and setgid when it means "setgid" rather
+ * than mandatory locking (no group execute bit).
+ */
+static void kill_suidgid(struct mnode *n)
+{
+	n->perm &= ~(mode_t)S_ISUID;
+	if (n->perm & S_IXGRP)
+		n->perm &= ~(mode_t)S_ISGID;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Names                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -1338,11 +1350,8 @@ static int apply_setattr(struct memfs *fs, struct mnode *n, const struct furi_se
 		n->uid = a->uid;
 	if (v & FURI_SET_GID)
 		n->gid = a->gid;
-	if (v & FURI_SET_KILL_SUIDGID) {
-		n->perm &= ~(mode_t)S_ISUID;
-		if (n->perm & S_IXGRP)
-			n->perm &= ~(mode_t)S_ISGID;
-	}
+	if (v & FURI_SET_KILL_SUIDGID)
+		kill_suidgid(n);
 	if (v & FURI_SET_ATIME_NOW)
 		n->atime = t;
 	else if (v & FURI_SET_ATIME)
@@ -1635,6 +1644,8 @@ static void open_trunc(struct memfs *fs, struct mnode *n, const struct furi_open
 		return;
 	node_wr(n);
 	file_truncate(fs, n, 0);
+	if (fo->kill_suidgid)
+		kill_suidgid(n);
 	stamp_locked(n, T_M | T_C, now());
 	node_unlock(n);
 }
@@ -1771,11 +1782,8 @@ static void memfs_write(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_
 		return;
 	}
 	node_wr(n);
-	if (write_flags & FURI_WRITE_KILL_SUIDGID) {
-		n->perm &= ~(mode_t)S_ISUID;
-		if (n->perm & S_IXGRP)
-			n->perm &= ~(mode_t)S_ISGID;
-	}
+	if (write_flags & FURI_WRITE_KILL_SUIDGID)
+		kill_suidgid(n);
 	ssize_t r = file_write(fs, n, off, data, size);
 	node_unlock(n);
 	if (r < 0)
