@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "blockmap.h"
+#include "memfs.h"
 #include "fs.h"
 
 #define BS			BMAP_BLOCK_SIZE
@@ -132,6 +133,7 @@ struct memfs {
 	uid_t root_uid;
 	gid_t root_gid;
 	bool writeback;			/* FURI_CAP_WRITEBACK_CACHE was negotiated */
+	bool discard;			/* nullfs: keep no data; reads see zeros */
 	/*
 	 * A background thread, started at INIT so that it runs in the serving
 	 * process, does what would stall a queue thread: it frees the memory
@@ -813,6 +815,26 @@ static size_t file_read(struct mnode *n, uint64_t off, size_t len, char *dst)
 	return len;
 }
 
+/* nullfs: the bytes of a file that keeps no data are zeros. */
+static size_t null_read(const struct mnode *n, uint64_t off, size_t len, char *dst)
+{
+	if (off >= n->size)
+		return 0;
+	len = (size_t)min_u64(len, n->size - off);
+	memset(dst, 0, len);
+	return len;
+}
+
+/* nullfs: a write moves the size and the times, and keeps nothing. */
+static ssize_t null_write(struct mnode *n, uint64_t off, size_t len)
+{
+	if (len) {
+		n->size = max_u64(n->size, off + len);
+		stamp_locked(n, T_M | T_C, now());
+	}
+	return (ssize_t)len;
+}
+
 /* Write len bytes at off, extending the file; bytes written or -errno. */
 static ssize_t file_write(struct memfs *fs, struct mnode *n, uint64_t off,
 			  const char *src, size_t len)
@@ -961,11 +983,26 @@ static bool atime_stale(const struct mnode *n, struct timespec t)
  * honoured anyway): drop setuid, and setgid when it means "setgid" rather
  * than mandatory locking (no group execute bit).
  */
+static size_t xattr_bytes(const struct xattr *x);
+static struct xattr **xattr_find(struct mnode *n, const char *name);
+
+/*
+ * What a change of data or owner by someone else costs the file: suid,
+ * sgid (when group-executable) and file capabilities, as the kernel would
+ * do without HANDLE_KILLPRIV_V2.
+ */
 static void kill_suidgid(struct mnode *n)
 {
+	struct xattr **p = xattr_find(n, "security.capability"), *x = *p;
+
 	n->perm &= ~(mode_t)S_ISUID;
 	if (n->perm & S_IXGRP)
 		n->perm &= ~(mode_t)S_ISGID;
+	if (x) {
+		*p = x->next;
+		n->xattr_bytes -= xattr_bytes(x);
+		free(x);
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1755,7 +1792,8 @@ static void memfs_read(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_t
 		size = cap;
 	struct timespec t = now();
 	node_rd(n);
-	size_t got = file_read(n, off, size, buf);
+	size_t got = req_fs(req)->discard ? null_read(n, off, size, buf)
+					  : file_read(n, off, size, buf);
 	bool touch = atime_stale(n, t);
 	node_unlock(n);
 	if (touch) {
@@ -1784,7 +1822,7 @@ static void memfs_write(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_
 	node_wr(n);
 	if (write_flags & FURI_WRITE_KILL_SUIDGID)
 		kill_suidgid(n);
-	ssize_t r = file_write(fs, n, off, data, size);
+	ssize_t r = fs->discard ? null_write(n, off, size) : file_write(fs, n, off, data, size);
 	node_unlock(n);
 	if (r < 0)
 		furi_reply_err(req, (int)-r);
@@ -2086,14 +2124,18 @@ static void memfs_init(void *fsp, struct furi_conn *conn)
 	bg_start(fs);
 	conn->want |= FURI_CAP_ATOMIC_O_TRUNC | FURI_CAP_CACHE_SYMLINKS |
 		      FURI_CAP_PARALLEL_DIROPS;
-	/* the kernel keeps umask, suid/sgid clearing and locks for us */
-	conn->want &= ~(FURI_CAP_DONT_MASK | FURI_CAP_HANDLE_KILLPRIV |
-			FURI_CAP_HANDLE_KILLPRIV_V2 | FURI_CAP_POSIX_ACL |
+	/*
+	 * memfs clears suid/sgid/capabilities itself (kill_suidgid), which
+	 * spares the kernel a GETXATTR(security.capability) before each WRITE.
+	 * The kernel keeps umask and file locks.
+	 */
+	conn->want |= FURI_CAP_HANDLE_KILLPRIV_V2;
+	conn->want &= ~(FURI_CAP_DONT_MASK | FURI_CAP_HANDLE_KILLPRIV | FURI_CAP_POSIX_ACL |
 			FURI_CAP_POSIX_LOCKS | FURI_CAP_FLOCK_LOCKS);
 	conn->time_gran = 1;
 }
 
-static const struct furi_ops memfs_ops = {
+const struct furi_ops memfs_ops = {
 	.init = memfs_init,
 	.lookup = memfs_lookup,
 	.forget = memfs_forget,
@@ -2219,7 +2261,7 @@ static int opt_id(unsigned *field, const char *key, const char *val, int base, u
 	return 0;
 }
 
-static int memfs_set_option(void *fsp, char *opt, struct furi_config *cfg, char *err,
+int memfs_set_option(void *fsp, char *opt, struct furi_config *cfg, char *err,
 			    size_t errlen)
 {
 	struct memfs *fs = fsp;
@@ -2263,7 +2305,16 @@ static int memfs_set_option(void *fsp, char *opt, struct furi_config *cfg, char 
 	return -ENOENT;
 }
 
-static void *memfs_alloc(void)
+void *memfs_alloc_null(void)
+{
+	struct memfs *fs = memfs_alloc();
+
+	if (fs)
+		fs->discard = true;
+	return fs;
+}
+
+void *memfs_alloc(void)
 {
 	struct memfs *fs = calloc(1, sizeof(*fs));
 	pthread_rwlockattr_t attr;
@@ -2293,7 +2344,7 @@ static void *memfs_alloc(void)
 	return fs;
 }
 
-static int memfs_prepare(void *fsp, char **args, const char *mountpoint,
+int memfs_prepare(void *fsp, char **args, const char *mountpoint,
 			 struct furi_config *cfg, char *err, size_t errlen)
 {
 	struct memfs *fs = fsp;
@@ -2320,7 +2371,7 @@ static int memfs_prepare(void *fsp, char **args, const char *mountpoint,
 	return 0;
 }
 
-static void memfs_free(void *fsp)
+void memfs_free(void *fsp)
 {
 	struct memfs *fs = fsp;
 	if (!fs)

@@ -268,7 +268,8 @@ static bool dirent_put(struct furi_dirbuf *db, size_t head, const char *name,
 	struct fuse_dirent *d;
 	char *p;
 
-	if (namelen == 0 || namelen > 1024 || len > db->size - db->used)
+	if (namelen == 0 || namelen > 1024 || memchr(name, '/', namelen) ||
+	    len > db->size - db->used)
 		return false;
 	p = db->buf + db->used;
 	d = (struct fuse_dirent *)(p + head);

@@ -141,7 +141,7 @@ struct furi_open {
 struct furi_entry {
 	uint64_t ino;		/* 0 with entry_timeout > 0 caches "does not exist" */
 	uint64_t generation;	/* ino:generation must be unique for the mount's lifetime */
-	struct stat attr;	/* st_ino is ignored; ino above is what counts */
+	struct stat attr;	/* st_ino is what stat() and readdir show; 0: use ino */
 	double attr_timeout;	/* seconds the kernel may cache attr */
 	double entry_timeout;	/* seconds the kernel may cache the name */
 };

@@ -65,8 +65,8 @@ stop_writers() {
 # check. Prints nothing on success, one reason on failure.
 cycle() {
 	local case=$1 transport=$2 m=$3 pid conn out
-	if ! furi_mount memfs "$m" -o "transport=$transport,$opts" >/dev/null 2>&1; then
-		echo "mount failed"; return 1
+	if ! out=$(furi_mount memfs "$m" -o "transport=$transport,$opts" 2>&1); then
+		echo "mount failed: $out"; return 1
 	fi
 	pid=$(server_pid "$m")
 	[ -n "$pid" ] || { echo "no server pid"; return 1; }
