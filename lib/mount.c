@@ -81,6 +81,14 @@ static int check_mountpoint(struct furi_session *se, const char *mountpoint, cha
 	return 0;
 }
 
+/* The FUSE device; FURI_DEV_FUSE names another path, for tests of its absence. */
+static const char *fuse_device(void)
+{
+	const char *dev = getenv("FURI_DEV_FUSE");
+
+	return dev && *dev ? dev : "/dev/fuse";
+}
+
 static int mount_syscall(struct furi_session *se, char *err, size_t errlen)
 {
 	const struct furi_config *cfg = &se->cfg;
@@ -88,14 +96,15 @@ static int mount_syscall(struct furi_session *se, char *err, size_t errlen)
 	unsigned long flags = 0;
 	int fd, r;
 
-	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	fd = open(fuse_device(), O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 
 		if (e == ENOENT || e == ENODEV || e == ENXIO)
 			return furi_seterr(err, errlen, e,
-					   "/dev/fuse is missing: the fuse module is not loaded (fix: modprobe fuse)");
-		return furi_seterr(err, errlen, e, "cannot open /dev/fuse: %s", strerror(e));
+					   "%s is missing: the fuse module is not loaded (fix: modprobe fuse)",
+					   fuse_device());
+		return furi_seterr(err, errlen, e, "cannot open %s: %s", fuse_device(), strerror(e));
 	}
 	r = opt_add(opts, sizeof(opts), "fd=%d,rootmode=%o,user_id=%u,group_id=%u", fd,
 		    (unsigned)se->root_mode, (unsigned)geteuid(), (unsigned)getegid());
