@@ -300,9 +300,10 @@ bool furi_req_interrupted(struct furi_req *req);
 /*
  * Call fn (from another thread) when the kernel interrupts this request,
  * or at once if it already has. The handler still replies exactly once,
- * typically with EINTR. Only requests that may wait long (SETLKW) need it.
- * Requests served on the io_uring transport are never interrupted: the
- * kernel does not support interrupts there.
+ * typically with EINTR. Only requests that may wait long (SETLKW, a read
+ * that waits for data) need it. This works on both transports: the kernel
+ * sends FUSE_INTERRUPT over /dev/fuse even for a request it gave to an
+ * io_uring queue, and the reply goes back through that queue.
  */
 void furi_req_on_interrupt(struct furi_req *req,
 			   void (*fn)(struct furi_req *req, void *arg), void *arg);
