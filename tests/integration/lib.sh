@@ -143,7 +143,10 @@ assert_fails() {
 # ---------------------------------------------------------------------------
 # Temp dir, mounts, processes, cleanup
 
-T_DIR=$(mktemp -d /tmp/furi-XXXXXX) || { echo "not ok lib.sh: mktemp failed"; exit 1; }
+# tests/run gives every script a root (FURI_TEST_ROOT) so it can tell
+# leftovers of this run from anything else on the machine.
+T_DIR=$(mktemp -d "${FURI_TEST_ROOT:-/tmp}/furi-XXXXXX") ||
+	{ echo "not ok lib.sh: mktemp failed"; exit 1; }
 
 # t_mkdir NAME: a fresh directory under T_DIR; prints its path.
 t_mkdir() {
