@@ -26,6 +26,7 @@
 static const struct furi_fs_type *const fs_types[] = {
 	&furi_memfs_type,
 	&furi_nullfs_type,
+	&furi_passthrough_type,
 	&furi_image_type,
 
 };
