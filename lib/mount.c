@@ -73,6 +73,18 @@ static int check_mountpoint(struct furi_session *se, const char *mountpoint, cha
 		return furi_seterr(err, errlen, ENOTDIR,
 				   "mountpoint %s is not a directory (fix: give an existing directory)",
 				   se->mountpoint);
+	/*
+	 * The kernel resolves symlinks and /proc/self/mountinfo shows the result:
+	 * keep that path, or the mount is not found again (no status file, and
+	 * the unmount at SIGTERM is skipped as "not ours").
+	 */
+	{
+		char *real = realpath(se->mountpoint, NULL);
+
+		if (real && strlen(real) < sizeof(se->mountpoint))
+			strcpy(se->mountpoint, real);
+		free(real);
+	}
 	if (furi_mountinfo_find(se->mountpoint, &mi) == 0)
 		return furi_seterr(err, errlen, EBUSY,
 				   "%s is already a mountpoint (%s) (fix: umount %s, or use another directory)",
@@ -172,14 +184,36 @@ static int receive_fd(int sock)
 	return fd;
 }
 
-static int run_fusermount(char *const argv[], int commfd)
+/*
+ * Run fusermount3 and wait for it. With msg, its stderr is captured and the
+ * first line it printed, without the "fusermount3: " prefix, lands in msg, so
+ * the caller can give the user one line. Returns its exit status, 127 when it
+ * could not be run, 128 when it died of a signal, or -errno.
+ */
+static int run_fusermount(char *const argv[], int commfd, char *msg, size_t msglen)
 {
-	pid_t pid = fork();
-	int status;
+	char out[1024];
+	size_t used = 0;
+	int pfd[2] = { -1, -1 }, status;
+	pid_t pid;
 
-	if (pid < 0)
+	if (msg && msglen)
+		msg[0] = '\0';
+	if (msg && pipe2(pfd, O_CLOEXEC))
 		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		if (pfd[0] >= 0) {
+			close(pfd[0]);
+			close(pfd[1]);
+		}
+		return -e;
+	}
 	if (pid == 0) {
+		if (pfd[1] >= 0)
+			dup2(pfd[1], STDERR_FILENO);
 		if (commfd >= 0) {
 			char env[16];
 
@@ -188,6 +222,43 @@ static int run_fusermount(char *const argv[], int commfd)
 		}
 		execvp(argv[0], argv);
 		_exit(127);
+	}
+	if (pfd[0] >= 0) {
+		ssize_t n;
+
+		close(pfd[1]);
+		for (;;) {
+			n = read(pfd[0], out + used, sizeof(out) - 1 - used);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			used += (size_t)n;
+			if (used == sizeof(out) - 1) {
+				char sink[256];
+
+				/* Keep the start; drain the rest so fusermount3 never blocks. */
+				while ((n = read(pfd[0], sink, sizeof(sink))) > 0 ||
+				       (n < 0 && errno == EINTR))
+					;
+				break;
+			}
+		}
+		close(pfd[0]);
+		out[used] = '\0';
+		{
+			char *line = out, *end, *colon;
+
+			while (*line == '\n')
+				line++;
+			end = strchr(line, '\n');
+			if (end)
+				*end = '\0';
+			colon = strstr(line, ": ");
+			if (colon && memmem(line, (size_t)(colon - line), "fusermount", 10))
+				line = colon + 2;
+			snprintf(msg, msglen, "%s", line);
+		}
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -200,7 +271,7 @@ static int run_fusermount(char *const argv[], int commfd)
 static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 {
 	const struct furi_config *cfg = &se->cfg;
-	char opts[512] = "";
+	char opts[512] = "", said[1024];
 	char *argv[] = { "fusermount3", "-o", opts, "--", se->mountpoint, NULL };
 	int sv[2], r, fd;
 
@@ -222,17 +293,25 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return furi_seterr(err, errlen, errno, "socketpair: %s", strerror(errno));
 	fcntl(sv[0], F_SETFD, FD_CLOEXEC);
-	r = run_fusermount(argv, sv[1]);
+	r = run_fusermount(argv, sv[1], said, sizeof(said));
 	close(sv[1]);
 	fd = r == 0 ? receive_fd(sv[0]) : -1;
 	close(sv[0]);
 	if (r == 127)
 		return furi_seterr(err, errlen, EPERM,
 				   "cannot mount as a user without fusermount3 (fix: apt install fuse3, or run as root)");
-	if (r != 0 || fd < 0)
-		return furi_seterr(err, errlen, EPERM,
-				   "fusermount3 could not mount %s (see its message above)",
-				   se->mountpoint);
+	if (r == 0 && fd < 0)
+		return furi_seterr(err, errlen, EPROTO,
+				   "fusermount3 mounted %s but passed no /dev/fuse descriptor (fix: umount %s; check that fusermount3 comes from fuse3)",
+				   se->mountpoint, se->mountpoint);
+	if (r != 0 && access("/dev/fuse", R_OK | W_OK) && errno == EACCES)
+		/* fusermount3 opens the device as the calling user, not as root. */
+		return furi_seterr(err, errlen, EACCES,
+				   "fusermount3 could not mount %s: %s (fix: /dev/fuse must be mode 0666, as udev makes it: chmod 0666 /dev/fuse as root; or run as root)",
+				   se->mountpoint, *said ? said : "cannot open /dev/fuse");
+	if (r != 0)
+		return furi_seterr(err, errlen, EPERM, "fusermount3 could not mount %s: %s",
+				   se->mountpoint, *said ? said : "it failed without a message");
 	se->fd = fd;
 	se->mounted_by_fusermount = true;
 	return 0;
@@ -275,7 +354,7 @@ void furi_unmount(struct furi_session *se)
 	if (se->mounted_by_fusermount) {
 		char *argv[] = { "fusermount3", "-u", "-z", "--", se->mountpoint, NULL };
 
-		if (run_fusermount(argv, -1))
+		if (run_fusermount(argv, -1, NULL, 0))
 			furi_warn("fusermount3 -u %s failed", se->mountpoint);
 		return;
 	}
