@@ -641,7 +641,7 @@ int furi_cmd_bench(int argc, char **argv)
 	size_t used = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q': quick = true; break;
 		case 'o': out = optarg; break;
@@ -654,7 +654,7 @@ int furi_cmd_bench(int argc, char **argv)
 		case 's': source = optarg; break;
 		case 'E': enable = true; break;
 		case 'h': furi_cmd_bench_usage(stdout); return 0;
-		default: furi_cmd_die_usage("bench", "bad option");
+		default: furi_cmd_die_option("bench", c, argv);
 		}
 	}
 	run = calloc(1, sizeof(*run));

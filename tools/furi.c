@@ -31,6 +31,29 @@ static const struct furi_fs_type *const fs_types[] = {
 
 };
 
+/*
+ * Filesystems whose root follows the mountpoint: a regular file mountpoint
+ * makes the root a regular file (lib/mount.c sends rootmode from it). Every
+ * other filesystem has a directory root, and on a file mountpoint the kernel
+ * would mount it, then find the root's type changed and answer EIO to all.
+ */
+static bool takes_file_mountpoint(const struct furi_fs_type *t)
+{
+	return !strcmp(t->name, "image");
+}
+
+/* "memfs, nullfs, ...": every filesystem this furi knows. */
+static const char *fs_names(void)
+{
+	static char buf[256];
+	size_t i, used = 0;
+
+	for (i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]) && used < sizeof(buf); i++)
+		used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s", i ? ", " : "",
+					 fs_types[i]->name);
+	return buf;
+}
+
 static const struct furi_fs_type *find_fs(const char *name)
 {
 	size_t i;
@@ -51,6 +74,17 @@ void furi_cmd_die_usage(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see: furi help%s%s)\n", cmd ? " " : "", cmd ? cmd : "");
 	exit(FURI_EXIT_USAGE);
+}
+
+void furi_cmd_die_option(const char *cmd, int c, char *const argv[])
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+	if (c == ':')
+		furi_cmd_die_usage(cmd, "option '%s' needs a value", arg);
+	if (!strncmp(arg, "--", 2) || !optopt)
+		furi_cmd_die_usage(cmd, "unknown option '%s'", arg);
+	furi_cmd_die_usage(cmd, "unknown option '-%c'", optopt);
 }
 
 static void usage_main(FILE *out)
@@ -93,7 +127,8 @@ static void usage_mount(FILE *out)
 "background until the filesystem is unmounted (umount MOUNTPOINT) or the server\n"
 "gets SIGTERM, SIGINT or SIGHUP, which unmount it (lazily when files are open).\n"
 "\n"
-"As root furi mounts with mount(2); other users need fusermount3 (package fuse3).\n"
+"As root furi mounts with mount(2); other users need fusermount3 (package fuse3),\n"
+"and /dev/fuse readable and writable by them (mode 0666, as udev sets it).\n"
 "\n"
 "Options:\n"
 "  -o OPTS          comma-separated mount options (below, and the filesystem's own)\n"
@@ -108,11 +143,24 @@ static void usage_mount(FILE *out)
 			*fs_types[i]->args ? " " : "");
 	fprintf(out,
 "\n"
+"\n"
+"With mount(8) and /etc/fstab (through the helper /sbin/mount.fuse.furi):\n"
+"  mount -t fuse.furi [-o OPTS] FS MOUNTPOINT\n"
+"  mount -t fuse.furi -o source=ARG[,OPTS] FS MOUNTPOINT\n"
+"The source field names the filesystem; its arguments (SOURCE_DIR, IMAGE_FILE)\n"
+"come as -o source=ARG, one per argument, in order. OPTS are furi's -o options.\n"
+"mount(8)'s own options (defaults, auto, noauto, user, nofail, _netdev, x-*,\n"
+"comment=, nosuid, nodev, exec, atime, relatime) are accepted and dropped:\n"
+"the furi defaults already are nosuid,nodev. fstab lines:\n"
+"  memfs        /mnt/scratch  fuse.furi  size=2G,transport=auto  0 0\n"
+"  passthrough  /mnt/data     fuse.furi  source=/srv/data,nofail  0 0\n"
+"\n"
 "Examples:\n"
 "  mkdir -p /tmp/m && furi mount memfs /tmp/m\n"
 "  furi mount memfs /tmp/m -o transport=legacy,threads=4\n"
 "  furi status /tmp/m\n"
-"  umount /tmp/m\n");
+"  umount /tmp/m\n"
+"  mount -t fuse.furi -o source=/srv/data passthrough /mnt/data\n");
 }
 
 static void usage_fs(FILE *out, const struct furi_fs_type *t)
@@ -261,7 +309,7 @@ static int cmd_mount(int argc, char **argv)
 	memset(&ma, 0, sizeof(ma));
 	furi_config_init(&ma.cfg);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:fdh", longopts, NULL)) != -1 || optind < argc) {
+	while ((c = getopt_long(argc, argv, "+:o:fdh", longopts, NULL)) != -1 || optind < argc) {
 		if (c == -1) {
 			/* Options may follow positional arguments: collect and go on. */
 			if (ma.npos == (int)(sizeof(ma.pos) / sizeof(ma.pos[0])))
@@ -285,17 +333,20 @@ static int cmd_mount(int argc, char **argv)
 			usage_mount(stdout);
 			return 0;
 		default:
-			furi_cmd_die_usage("mount", "bad option");
+			furi_cmd_die_option("mount", c, argv);
 		}
 	}
 	if (ma.npos < 1)
-		furi_cmd_die_usage("mount", "which filesystem? (one of: memfs, nullfs)");
+		furi_cmd_die_usage("mount", "no filesystem given (one of: %s)", fs_names());
 	ma.type = find_fs(ma.pos[0]);
 	if (!ma.type)
-		furi_cmd_die_usage("mount", "unknown filesystem '%s'", ma.pos[0]);
+		furi_cmd_die_usage("mount", "unknown filesystem '%s' (one of: %s)", ma.pos[0],
+				   fs_names());
 	if (ma.npos != ma.type->nargs + 2)
-		furi_cmd_die_usage(ma.type->name, "expected: furi mount %s %s%sMOUNTPOINT",
-				   ma.type->name, ma.type->args, *ma.type->args ? " " : "");
+		furi_cmd_die_usage(ma.type->name, "%s for %s: expected furi mount %s %s%sMOUNTPOINT",
+				   ma.npos == 1 ? "no mountpoint given" :
+				   ma.npos < ma.type->nargs + 2 ? "too few arguments" : "too many arguments",
+				   ma.type->name, ma.type->name, ma.type->args, *ma.type->args ? " " : "");
 	ma.fs = ma.type->alloc();
 	if (!ma.fs) {
 		fprintf(stderr, "furi: out of memory\n");
@@ -310,6 +361,22 @@ static int cmd_mount(int argc, char **argv)
 		fprintf(stderr, "furi: bad mountpoint %s: %s\n", ma.pos[ma.npos - 1], strerror(-r));
 		ma.type->free(ma.fs);
 		return FURI_EXIT_FAIL;
+	}
+	/* Symlinks resolved, as the kernel and /proc/self/mountinfo will show it. */
+	{
+		char *real = realpath(abs, NULL);
+		struct stat st;
+
+		if (real && strlen(real) < sizeof(abs))
+			strcpy(abs, real);
+		free(real);
+		if (!stat(abs, &st) && S_ISREG(st.st_mode) && !takes_file_mountpoint(ma.type)) {
+			fprintf(stderr,
+				"furi: mountpoint %s is a regular file; %s needs a directory (fix: mkdir a directory and mount there)\n",
+				abs, ma.type->name);
+			ma.type->free(ma.fs);
+			return FURI_EXIT_FAIL;
+		}
 	}
 	ma.mountpoint = abs;
 	r = ma.type->prepare(ma.fs, ma.pos + 1, ma.mountpoint, &ma.cfg, err, sizeof(err));
@@ -357,10 +424,10 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
-	if (!cmd) {
-		usage_main(stderr);
-		return FURI_EXIT_USAGE;
-	}
+	/* Bad options get one line from furi_cmd_die_option(), not getopt's own. */
+	opterr = 0;
+	if (!cmd)
+		furi_cmd_die_usage(NULL, "no command given: expected furi COMMAND [ARGS...], COMMAND one of mount, status, bench, help");
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage_main(stdout);
 		return 0;
@@ -393,7 +460,8 @@ int main(int argc, char **argv)
 			usage_fs(stdout, t);
 			return 0;
 		}
-		furi_cmd_die_usage(NULL, "no help for '%s'", argv[2]);
+		furi_cmd_die_usage(NULL, "no help for '%s' (commands: mount, status, bench; filesystems: %s)",
+				   argv[2], fs_names());
 	}
 	if (!strcmp(cmd, "mount"))
 		return cmd_mount(argc - 1, argv + 1);
@@ -403,6 +471,6 @@ int main(int argc, char **argv)
 		return furi_cmd_bench(argc - 1, argv + 1);
 	if (!strcmp(cmd, "bench-meta"))
 		return furi_cmd_bench_meta(argc - 1, argv + 1);
-	furi_cmd_die_usage(NULL, "unknown command '%s'", cmd);
+	furi_cmd_die_usage(NULL, "unknown command '%s' (one of: mount, status, bench, help)", cmd);
 	return FURI_EXIT_USAGE;
 }

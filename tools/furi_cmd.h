@@ -11,6 +11,11 @@
 /* Print "furi: MESSAGE (see: furi help CMD)" and exit with status 2. */
 void furi_cmd_die_usage(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
+/*
+ * One line for an option getopt refused (c is what getopt returned: '?' or
+ * ':'; main() sets opterr = 0), then exit with status 2.
+ */
+void furi_cmd_die_option(const char *cmd, int c, char *const argv[]) __attribute__((noreturn));
 /* Absolute, lexically clean path, without touching the filesystem. */
 int furi_cmd_absolute(const char *path, char *buf, size_t len);
 

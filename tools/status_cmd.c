@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +49,56 @@ void furi_cmd_status_usage(FILE *out)
 "Exit status: 0 when a running furi server serves MOUNTPOINT, 1 otherwise.\n");
 }
 
+/*
+ * Resolve the symlinks of an absolute, lexically clean path the way the
+ * kernel did at mount time, since /proc/self/mountinfo shows the result.
+ * Only the parent is handed to realpath(): stat() of the mountpoint itself
+ * would send GETATTR to the server, and status must answer when it hangs.
+ * readlink() of the last component sends nothing (a FUSE root is never a
+ * symlink). An unresolvable path stays as it is.
+ */
+static int resolve_symlinks(char *path, size_t len)
+{
+	char dir[PATH_MAX], target[PATH_MAX], joined[PATH_MAX * 2 + 2];
+	int hops;
+
+	for (hops = 0; hops < 40; hops++) {
+		char *slash = strrchr(path, '/'), *real;
+		ssize_t n;
+
+		if (!slash || !slash[1])
+			return 0;	/* "/" */
+		if (slash == path)
+			snprintf(dir, sizeof(dir), "/");
+		else
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		real = realpath(dir, NULL);
+		if (!real)
+			return 0;
+		snprintf(joined, sizeof(joined), "%s/%s", strcmp(real, "/") ? real : "", slash + 1);
+		free(real);
+		n = readlink(joined, target, sizeof(target) - 1);
+		if (n < 0) {
+			if (strlen(joined) >= len)
+				return -ENAMETOOLONG;
+			strcpy(path, joined);
+			return 0;
+		}
+		target[n] = '\0';
+		if (target[0] != '/') {
+			/* Relative to the symlink's (resolved) directory. */
+			char *cut = strrchr(joined, '/');
+
+			snprintf(cut + 1, sizeof(joined) - (size_t)(cut + 1 - joined), "%s", target);
+		} else {
+			snprintf(joined, sizeof(joined), "%s", target);
+		}
+		if (furi_path_absolute(joined, path, len))
+			return -ENAMETOOLONG;
+	}
+	return -ELOOP;
+}
+
 struct snapshot {
 	struct furi_status *st;
 	size_t size;
@@ -62,11 +113,22 @@ static int load(const char *mnt, struct snapshot *snap, char *why, size_t whylen
 	int fd;
 
 	if (furi_mountinfo_find(mnt, &mi)) {
-		snprintf(why, whylen, "%s is not a mountpoint", mnt);
+		struct stat lsb;
+
+		if (lstat(mnt, &lsb) && errno == ENOENT)
+			snprintf(why, whylen,
+				 "%s does not exist (fix: give the mountpoint of a furi filesystem; findmnt -t fuse lists FUSE mounts)",
+				 mnt);
+		else
+			snprintf(why, whylen,
+				 "%s is not a mountpoint (fix: give the mountpoint of a furi filesystem; findmnt -t fuse lists FUSE mounts)",
+				 mnt);
 		return -ENOENT;
 	}
 	if (strncmp(mi.fstype, "fuse", 4)) {
-		snprintf(why, whylen, "%s is a %s mount, not FUSE", mnt, mi.fstype);
+		snprintf(why, whylen,
+			 "%s is a %s mount, not a furi (FUSE) mount (fix: give the mountpoint of a furi filesystem; findmnt -t fuse lists FUSE mounts)",
+			 mnt, mi.fstype);
 		return -EINVAL;
 	}
 	if (furi_status_path(path, sizeof(path), mi.major, mi.minor))
@@ -294,7 +356,7 @@ int furi_cmd_status(int argc, char **argv)
 	int c, r;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -303,14 +365,17 @@ int furi_cmd_status(int argc, char **argv)
 			furi_cmd_status_usage(stdout);
 			return 0;
 		default:
-			furi_cmd_die_usage("status", "bad option");
+			furi_cmd_die_option("status", c, argv);
 		}
 	}
 	if (optind != argc - 1)
 		furi_cmd_die_usage("status", "expected: furi status MOUNTPOINT [--json]");
 	r = furi_path_absolute(argv[optind], mnt, sizeof(mnt));
+	if (!r)
+		r = resolve_symlinks(mnt, sizeof(mnt));
 	if (r) {
-		fprintf(stderr, "furi: %s: %s\n", argv[optind], strerror(-r));
+		fprintf(stderr, "furi: %s: %s (fix: give the path of a furi mountpoint)\n",
+			argv[optind], strerror(-r));
 		return FURI_EXIT_FAIL;
 	}
 	r = load(mnt, &snap, why, sizeof(why));
