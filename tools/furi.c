@@ -160,7 +160,11 @@ static void usage_mount(FILE *out)
 "  furi mount memfs /tmp/m -o transport=legacy,threads=4\n"
 "  furi status /tmp/m\n"
 "  umount /tmp/m\n"
-"  mount -t fuse.furi -o source=/srv/data passthrough /mnt/data\n");
+"  mount -t fuse.furi -o source=/srv/data passthrough /mnt/data\n"
+"\n"
+"Exit status: 0 once the filesystem is mounted and answers requests, 1 when\n"
+"the mount failed (one line names the cause and the fix; nothing stays\n"
+"mounted and no server is left running), 2 for a usage error.\n");
 }
 
 static void usage_fs(FILE *out, const struct furi_fs_type *t)
@@ -189,13 +193,16 @@ static void apply_options(struct mount_args *ma, char *list)
 
 	for (opt = strtok_r(list, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
 		int r = furi_config_set(&ma->cfg, opt, err, sizeof(err));
+		const char *page = "mount";
 
-		if (r == -ENOENT && ma->type->set_option)
+		if (r == -ENOENT && ma->type->set_option) {
 			r = ma->type->set_option(ma->fs, opt, &ma->cfg, err, sizeof(err));
+			page = ma->type->name;	/* its options are on its own page */
+		}
 		if (r == -ENOENT)
 			furi_cmd_die_usage("mount", "unknown mount option '%s'", opt);
 		if (r)
-			furi_cmd_die_usage("mount", "%s", err);
+			furi_cmd_die_usage(page, "%s", err);
 	}
 }
 

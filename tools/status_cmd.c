@@ -43,8 +43,10 @@ void furi_cmd_status_usage(FILE *out)
 "Options:\n"
 "  --json    print one JSON object instead (stable keys; see docs/STATUS.md)\n"
 "\n"
-"furi status reads the server's status file (/run/furi for root) and never sends\n"
-"a request to the mount, so it also answers when the server hangs or has died.\n"
+"furi status reads the server's status file (in /run/furi for servers run by\n"
+"root; $XDG_RUNTIME_DIR/furi, or /tmp/furi-UID without it, for other users) and\n"
+"never sends a request to the mount, so it also answers when the server hangs\n"
+"or has died.\n"
 "\n"
 "Exit status: 0 when a running furi server serves MOUNTPOINT, 1 otherwise.\n");
 }

@@ -1,0 +1,414 @@
+#!/usr/bin/env bash
+# t_cli.sh - the furi command on bad input: every failure is ONE line on
+# stderr (nothing on stdout) naming the cause and the fix, with exit status
+# 1 (failure) or 2 (usage); help is on stdout with status 0; nothing hangs
+# (every command runs under a timeout); after each failed mount nothing is
+# mounted and no process is left whose command line names the mountpoint.
+# Also: mounting twice, on a dead mount, without /dev/fuse, relative and
+# symlinked mountpoints, furi status on what is not a furi mount, and the
+# mount(8) helper mount.fuse.furi (directly, and through mount(8) itself in
+# a private mount namespace where /sbin shows the helper: /sbin is never
+# touched).
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || t_skip_all "needs root"
+[ -x "$FURI" ] || t_skip_all "no furi binary at $FURI (build first)"
+HELPER=${MOUNT_HELPER:-$(dirname "$FURI")/mount.fuse.furi}
+TMO=30	# seconds any single command may take
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+# run CMD...: run under a timeout; RC, OUT (stdout) and ERR (stderr) get the
+# results. A timeout shows as RC 124 (137 if it had to be killed).
+run() {
+	local o="$T_DIR/run.out" e="$T_DIR/run.err"
+	timeout -k 5 "$TMO" "$@" >"$o" 2>"$e"
+	RC=$?
+	OUT=$(cat "$o")
+	ERR=$(cat "$e")
+	ERR_LINES=$(wc -l <"$e")
+	# A last line without its newline still counts.
+	[ -s "$e" ] && [ "$(tail -c1 "$e" | od -An -c | tr -d ' ')" != '\n' ] &&
+		ERR_LINES=$((ERR_LINES + 1))
+}
+
+# fails NAME STATUS CAUSE FIX CMD...: CMD exits STATUS with one line on
+# stderr that contains CAUSE and FIX (fixed strings), and prints nothing on
+# stdout.
+fails() {
+	local name=$1 status=$2 cause=$3 fix=$4
+	shift 4
+	run "$@"
+	if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
+		t_not_ok "$name/exit-status" "timed out after $TMO s: $*"
+	else
+		assert_eq "$name/exit-status" "$status" "$RC"
+	fi
+	if [ "$ERR_LINES" -eq 1 ] && [ -n "$ERR" ] && [ -z "$OUT" ]; then
+		t_ok "$name/one-line"
+	else
+		t_not_ok "$name/one-line" "stderr has $ERR_LINES lines, stdout ${#OUT} bytes: ${ERR:0:400}"
+	fi
+	assert_contains "$name/cause" "$ERR" "$cause"
+	assert_contains "$name/fix" "$ERR" "$fix"
+}
+
+# helps NAME MUST_CONTAIN... -- CMD...: exit 0, text on stdout containing
+# every MUST_CONTAIN, nothing on stderr.
+helps() {
+	local name=$1 want=() w missing=""
+	shift
+	while [ "$1" != "--" ]; do want+=("$1"); shift; done
+	shift
+	run "$@"
+	assert_eq "$name/exit-status" 0 "$RC"
+	if [ -z "$ERR" ] && [ -n "$OUT" ]; then
+		t_ok "$name/stdout-only"
+	else
+		t_not_ok "$name/stdout-only" "stdout ${#OUT} bytes, stderr: ${ERR:0:300}"
+	fi
+	for w in "${want[@]}"; do
+		[[ "$OUT" == *"$w"* ]] || missing+="'$w' "
+	done
+	if [ -z "$missing" ]; then
+		t_ok "$name/content"
+	else
+		t_not_ok "$name/content" "missing $missing"
+	fi
+}
+
+# procs_naming WORD: PIDs (not zombies) whose command line contains WORD.
+procs_naming() {
+	local p cmd state
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ "$p" = "$$" ] || [ "$p" = "$BASHPID" ] && continue
+		cmd=$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null) || continue
+		[[ "$cmd" == *"$1"* ]] || continue
+		state=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)
+		[ "$state" = Z ] || [ -z "$state" ] || echo "$p"
+	done
+}
+
+# left_clean NAME MNT [WORD]: nothing mounted on MNT and no process naming
+# WORD (default MNT) in its command line.
+left_clean() {
+	local name=$1 m=$2 word=${3:-$2} fs pids
+	fs=$(t_mount_fstype "$m")
+	if [ -n "$fs" ]; then
+		t_not_ok "$name/nothing-mounted" "$fs is mounted on $m"
+		t_track_mount "$m"
+	else
+		t_ok "$name/nothing-mounted"
+	fi
+	pids=$(procs_naming "$word")
+	if [ -z "$pids" ]; then
+		t_ok "$name/no-server-left"
+	else
+		t_not_ok "$name/no-server-left" "still running: $(ps -o pid=,args= -p "$(echo $pids | tr ' ' ,)" 2>/dev/null)"
+		for p in $pids; do t_track_pid "$p"; done
+	fi
+}
+
+# mount_fails NAME STATUS CAUSE FIX MNT [WORD] -- CMD...: fails + left_clean.
+mount_fails() {
+	local name=$1 status=$2 cause=$3 fix=$4 m=$5 word=$5
+	shift 5
+	if [ "$1" != "--" ]; then word=$1; shift; fi
+	shift
+	fails "$name" "$status" "$cause" "$fix" "$@"
+	left_clean "$name" "$m" "$word"
+}
+
+server_pid() { "$FURI" status "$1" --json 2>/dev/null | jq -r '.pid // empty'; }
+
+# ---------------------------------------------------------------------------
+# Help, version, usage errors
+
+helps help "Usage: furi COMMAND" "mount FS" "status MOUNTPOINT" "Exit status" -- "$FURI" --help
+helps help-h "Usage: furi COMMAND" -- "$FURI" -h
+helps help-cmd "Usage: furi COMMAND" "Filesystems:" -- "$FURI" help
+run "$FURI" --version
+assert_eq version/exit-status 0 "$RC"
+if [[ "$OUT" =~ ^furi\ [0-9]+\.[0-9]+\.[0-9]+$ ]] && [ -z "$ERR" ]; then
+	t_ok version/one-line
+else
+	t_not_ok version/one-line "stdout '$OUT', stderr '$ERR'"
+fi
+helps help-mount "Usage: furi mount FS" "-o transport=auto|uring|legacy" "-o queue_depth=N" \
+	"fusermount3" "mount -t fuse.furi" "source=" "Examples:" "Exit status" -- "$FURI" help mount
+helps mount--help "Usage: furi mount FS" -- "$FURI" mount --help
+helps help-status "Usage: furi status MOUNTPOINT" "--json" "Exit status" -- "$FURI" help status
+helps status--help "Usage: furi status MOUNTPOINT" -- "$FURI" status --help
+
+# Every filesystem `furi help` lists has its own page, and `furi help mount` names it.
+fslist=$("$FURI" help | sed -n '/^Filesystems:/,/^$/p' | awk 'NR > 1 && NF {print $1}')
+[ -n "$fslist" ] && t_ok help/lists-filesystems || t_not_ok help/lists-filesystems "no 'Filesystems:' section"
+mounthelp=$("$FURI" help mount)
+for fs in $fslist; do
+	helps "help-$fs" "Usage: furi mount $fs" -- "$FURI" help "$fs"
+	assert_contains "help-mount/names-$fs" "$mounthelp" "furi mount $fs "
+done
+
+fails noargs 2 "no command given" "see: furi help" "$FURI"
+fails unknown-command 2 "unknown command 'frobnicate'" "see: furi help" "$FURI" frobnicate
+fails help-unknown 2 "no help for 'frobnicate'" "memfs" "$FURI" help frobnicate
+fails mount-nofs 2 "no filesystem given" "see: furi help mount" "$FURI" mount
+fails mount-unknown-fs 2 "unknown filesystem 'frobfs'" "one of: memfs" "$FURI" mount frobfs "$T_DIR"
+d=$(t_mkdir argcount)
+fails mount-no-mountpoint 2 "no mountpoint given for memfs" "expected furi mount memfs MOUNTPOINT" \
+	"$FURI" mount memfs
+fails mount-too-many 2 "too many arguments for memfs" "see: furi help memfs" "$FURI" mount memfs "$d" "$d"
+fails mount-too-few 2 "too few arguments for passthrough" "furi mount passthrough SOURCE_DIR MOUNTPOINT" \
+	"$FURI" mount passthrough "$d"
+fails mount-bad-flag 2 "unknown option '-x'" "see: furi help mount" "$FURI" mount memfs "$d" -x
+fails mount-bad-longflag 2 "unknown option '--frob'" "see: furi help mount" "$FURI" mount memfs "$d" --frob
+fails mount-o-novalue 2 "option '-o' needs a value" "see: furi help mount" "$FURI" mount memfs "$d" -o
+mount_fails mount-unknown-opt 2 "unknown mount option 'bogus'" "see: furi help mount" "$d" -- \
+	"$FURI" mount memfs "$d" -o bogus
+mount_fails mount-queue-depth-0 2 "bad value for -o queue_depth: '0'" "expected a number from 1" "$d" -- \
+	"$FURI" mount memfs "$d" -o queue_depth=0
+mount_fails mount-max-write-abc 2 "bad value for -o max_write: 'abc'" "expected a number from 4096" "$d" -- \
+	"$FURI" mount memfs "$d" -o max_write=abc
+mount_fails mount-transport-foo 2 "bad value for -o transport: 'foo'" "expected auto, uring or legacy" "$d" -- \
+	"$FURI" mount memfs "$d" -o transport=foo
+mount_fails mount-flag-with-value 2 "-o allow_other takes no value" "see: furi help mount" "$d" -- \
+	"$FURI" mount memfs "$d" -o allow_other=1
+mount_fails mount-memfs-opt 2 "bad value for -o size: 'lots'" "see: furi help memfs" "$d" -- \
+	"$FURI" mount memfs "$d" -o size=lots
+fails status-noargs 2 "expected: furi status MOUNTPOINT" "see: furi help status" "$FURI" status
+fails status-bad-flag 2 "unknown option '-x'" "see: furi help status" "$FURI" status -x "$d"
+fails bench-bad-flag 2 "unknown option '--frob'" "see: furi help bench" "$FURI" bench --frob
+
+# ---------------------------------------------------------------------------
+# Mountpoints that cannot be used
+
+m="$T_DIR/does-not-exist"
+mount_fails missing-mountpoint 1 "mountpoint $m does not exist" "mkdir -p $m" "$m" -- \
+	"$FURI" mount memfs "$m"
+mount_fails missing-mountpoint-fg 1 "mountpoint $m does not exist" "mkdir -p $m" "$m" -- \
+	"$FURI" mount memfs "$m" -f
+
+f="$T_DIR/regular-file"
+echo content >"$f"
+mount_fails file-mountpoint 1 "mountpoint $f is a regular file; memfs needs a directory" \
+	"mkdir a directory" "$f" -- "$FURI" mount memfs "$f"
+assert_eq file-mountpoint/file-intact content "$(cat "$f")"
+
+fifo="$T_DIR/fifo"
+mkfifo "$fifo"
+mount_fails fifo-mountpoint 1 "mountpoint $fifo is not a directory" "give an existing directory" "$fifo" -- \
+	"$FURI" mount memfs "$fifo"
+sock="$T_DIR/sock"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock" 2>/dev/null
+if [ -S "$sock" ]; then
+	mount_fails socket-mountpoint 1 "mountpoint $sock is not a directory" "give an existing directory" "$sock" -- \
+		"$FURI" mount memfs "$sock"
+else
+	t_skip socket-mountpoint "cannot create a socket (python3 missing?)"
+fi
+
+# /dev/fuse missing: FURI_DEV_FUSE makes the library open another path.
+m=$(t_mkdir nodev)
+mount_fails no-dev-fuse 1 "/nonexistent/fuse is missing" "modprobe fuse" "$m" -- \
+	env FURI_DEV_FUSE=/nonexistent/fuse "$FURI" mount memfs "$m"
+mount_fails no-dev-fuse-fg 1 "/nonexistent/fuse is missing" "modprobe fuse" "$m" -- \
+	env FURI_DEV_FUSE=/nonexistent/fuse "$FURI" mount memfs "$m" -f
+
+# Mounting twice: the second fails, the first stays and works.
+m=$(t_mkdir busy)
+if furi_mount memfs "$m" -o transport=legacy; then
+	pid=$(server_pid "$m")
+	echo first >"$m/file"
+	fails busy 1 "$m is already a mountpoint (fuse.memfs)" "umount $m, or use another directory" \
+		"$FURI" mount memfs "$m"
+	assert_eq busy/first-still-mounted fuse.memfs "$(t_mount_fstype "$m")"
+	assert_eq busy/one-mount 1 "$(awk -v m="$m" '$5 == m' /proc/self/mountinfo | wc -l)"
+	assert_eq busy/first-still-serves first "$(cat "$m/file" 2>&1)"
+	echo second >"$m/file2" && assert_eq busy/first-still-writes second "$(cat "$m/file2")"
+	assert_eq busy/same-server "$pid" "$(server_pid "$m")"
+	assert_eq busy/only-the-first-server "$pid" "$(procs_naming "$m" | tr '\n' ' ' | xargs)"
+	furi_umount "$m"
+	if t_pid_alive "$pid"; then t_not_ok busy/server-exits-at-umount "pid $pid still running"; else t_ok busy/server-exits-at-umount; fi
+else
+	t_not_ok busy/mount "first mount failed: $FURI_MOUNT_LINE"
+fi
+
+# A tmpfs: mounting on it fails; furi status says it is not FUSE.
+m=$(t_mkdir tmpfs)
+if t_mount_tmpfs "$m" size=1m; then
+	fails on-tmpfs 1 "$m is already a mountpoint (tmpfs)" "umount $m" "$FURI" mount memfs "$m"
+	assert_eq on-tmpfs/no-server-left "" "$(procs_naming "$m")"
+	assert_eq on-tmpfs/tmpfs-still-there tmpfs "$(t_mount_fstype "$m")"
+	fails status-tmpfs 1 "$m is a tmpfs mount, not a furi (FUSE) mount" "findmnt -t fuse" "$FURI" status "$m"
+	t_umount "$m"
+else
+	t_not_ok on-tmpfs/setup "cannot mount a tmpfs on $m"
+fi
+
+# A dead FUSE mount (server SIGKILLed): mount and status both say so.
+m=$(t_mkdir dead)
+if furi_mount memfs "$m" -o transport=legacy; then
+	pid=$(server_pid "$m")
+	kill -KILL "$pid"
+	t_wait_pid_exit "$pid" 10 || t_not_ok dead/server-killed "pid $pid survived SIGKILL"
+	fails dead-mount 1 "$m is a FUSE mount whose server has died" "umount $m" "$FURI" mount memfs "$m"
+	assert_eq dead-mount/no-server-left "" "$(procs_naming "$m")"
+	fails status-dead 1 "is gone and the mount is dead" "umount $m" "$FURI" status "$m"
+	fails status-dead-json 1 "is gone and the mount is dead" "umount $m" "$FURI" status "$m" --json
+	assert_eq dead/one-mount 1 "$(awk -v m="$m" '$5 == m' /proc/self/mountinfo | wc -l)"
+	umount "$m" && t_untrack_mount "$m"
+	assert_eq dead/umount-works "" "$(t_mount_fstype "$m")"
+else
+	t_not_ok dead/mount "mount failed: $FURI_MOUNT_LINE"
+fi
+
+# ---------------------------------------------------------------------------
+# Relative and symlinked mountpoints
+
+mkdir -p "$T_DIR/rel-mnt"
+cd "$T_DIR" || exit 1
+furi_mount memfs rel-mnt -o transport=legacy
+rc=$?
+cd - >/dev/null || exit 1
+if [ $rc -eq 0 ]; then
+	assert_contains relative/line-absolute "$FURI_MOUNT_LINE" "memfs on $T_DIR/rel-mnt:"
+	assert_eq relative/mounted-absolute fuse.memfs "$(t_mount_fstype "$T_DIR/rel-mnt")"
+	run bash -c "cd '$T_DIR' && '$FURI' status rel-mnt --json"
+	assert_eq relative/status-exit 0 "$RC"
+	assert_eq relative/status-absolute "$T_DIR/rel-mnt" "$(jq -r .mountpoint <<<"$OUT" 2>/dev/null)"
+	run bash -c "cd '$T_DIR/rel-mnt' && '$FURI' status . && '$FURI' status ../rel-mnt/"
+	assert_eq relative/status-dot-forms 0 "$RC"
+	fails relative/busy 1 "$T_DIR/rel-mnt is already a mountpoint" "umount $T_DIR/rel-mnt" \
+		bash -c "cd '$T_DIR' && exec '$FURI' mount memfs ./rel-mnt"
+	furi_umount "$T_DIR/rel-mnt"
+else
+	t_not_ok relative/mount "furi mount memfs rel-mnt (relative) failed"
+fi
+mount_fails relative-missing 1 "mountpoint $T_DIR/rel-missing does not exist" "mkdir -p $T_DIR/rel-missing" \
+	"$T_DIR/rel-missing" rel-missing -- bash -c "cd '$T_DIR' && exec '$FURI' mount memfs rel-missing"
+
+mkdir -p "$T_DIR/real-dir"
+ln -s real-dir "$T_DIR/link-dir"
+if furi_mount memfs "$T_DIR/link-dir" -o transport=legacy; then
+	t_untrack_mount "$T_DIR/link-dir"
+	t_track_mount "$T_DIR/real-dir"
+	assert_contains symlink/line-shows-real-path "$FURI_MOUNT_LINE" "on $T_DIR/real-dir:"
+	assert_eq symlink/mounted-on-real-path fuse.memfs "$(t_mount_fstype "$T_DIR/real-dir")"
+	pid=$(server_pid "$T_DIR/link-dir")
+	assert_ne symlink/status-through-link "" "$pid"
+	assert_eq symlink/status-through-real "$pid" "$(server_pid "$T_DIR/real-dir")"
+	if [ -n "$pid" ]; then
+		t_track_pid "$pid" 10
+		# SIGTERM must unmount: the server once skipped it for a symlinked path.
+		kill -TERM "$pid"
+		if t_wait_pid_exit "$pid" 10; then t_ok symlink/sigterm-exits; else t_not_ok symlink/sigterm-exits "server still running 10 s after SIGTERM"; fi
+		assert_eq symlink/sigterm-unmounts "" "$(t_mount_fstype "$T_DIR/real-dir")"
+	fi
+else
+	t_not_ok symlink/mount "furi mount through a symlink failed: $FURI_MOUNT_LINE"
+fi
+
+# ---------------------------------------------------------------------------
+# furi status on what is not a furi mount
+
+d=$(t_mkdir plain-dir)
+fails status-not-mountpoint 1 "$d is not a mountpoint" "findmnt -t fuse" "$FURI" status "$d"
+fails status-missing 1 "$T_DIR/nothing-here does not exist" "findmnt -t fuse" "$FURI" status "$T_DIR/nothing-here"
+fails status-relative-not-mountpoint 1 "$d is not a mountpoint" "findmnt -t fuse" \
+	bash -c "cd '$T_DIR' && exec '$FURI' status plain-dir"
+
+# ---------------------------------------------------------------------------
+# mount.fuse.furi, the mount(8) helper
+
+if [ ! -x "$HELPER" ]; then
+	t_skip helper "no mount.fuse.furi at $HELPER (build first)"
+else
+	m=$(t_mkdir helper)
+	run "$HELPER" memfs "$m" -o rw,transport=legacy
+	assert_eq helper/exit-status 0 "$RC"
+	if t_is_fuse_mounted "$m"; then
+		t_track_mount "$m"
+		pid=$(server_pid "$m")
+		[ -n "$pid" ] && t_track_pid "$pid" 10
+		assert_eq helper/transport-option-passed dev_fuse "$("$FURI" status "$m" --json | jq -r .transport)"
+		echo via-helper >"$m/f" && assert_eq helper/works via-helper "$(cat "$m/f")"
+		furi_umount "$m"
+	else
+		t_not_ok helper/mounted "nothing mounted on $m: $ERR"
+	fi
+
+	# mount(8)'s own options are dropped; fs options and source= pass.
+	run "$HELPER" memfs "$m" -n -v -o rw,nosuid,nodev,defaults,noauto,nofail,_netdev,x-systemd.automount,comment=x,size=64M
+	assert_eq helper-mount8-opts/exit-status 0 "$RC"
+	if t_is_fuse_mounted "$m"; then
+		t_track_mount "$m"
+		assert_eq helper-mount8-opts/size-passed 65536 "$(df -k --output=size "$m" | tail -1 | tr -d ' ')"
+		furi_umount "$m"
+	else
+		t_not_ok helper-mount8-opts/mounted "nothing mounted: $ERR"
+	fi
+
+	src=$(t_mkdir hsrc)
+	echo from-source >"$src/hello"
+	run "$HELPER" passthrough "$m" -o "source=$src,transport=legacy"
+	assert_eq helper-source/exit-status 0 "$RC"
+	if t_is_fuse_mounted "$m"; then
+		t_track_mount "$m"
+		assert_eq helper-source/serves-source from-source "$(cat "$m/hello" 2>&1)"
+		furi_umount "$m"
+	else
+		t_not_ok helper-source/mounted "nothing mounted: $ERR"
+	fi
+
+	mount_fails helper-bad-opt 2 "unknown mount option 'bogus'" "see: furi help mount" "$m" -- \
+		"$HELPER" memfs "$m" -o bogus
+	mount_fails helper-noatime 2 "unknown mount option 'noatime'" "see: furi help mount" "$m" -- \
+		"$HELPER" memfs "$m" -o rw,noatime
+	fails helper-no-mountpoint 2 "no mountpoint given" "see: furi help mount" "$HELPER" memfs
+	fails helper-no-args 2 "no filesystem given" "see: furi help mount" "$HELPER"
+	fails helper-bad-flag 2 "unknown option '-q'" "see: furi help mount" "$HELPER" memfs "$m" -q
+	mount_fails helper-namespace 1 "-N 1: mounting in another namespace is not supported" "nsenter" "$m" -- \
+		"$HELPER" memfs "$m" -N 1
+	mount_fails helper-missing-source 1 "SOURCE_DIR $T_DIR/no-such-src does not exist" "fix:" "$m" -- \
+		"$HELPER" passthrough "$m" -o "source=$T_DIR/no-such-src"
+	mount_fails helper-unknown-fs 2 "unknown filesystem 'frobfs'" "one of: memfs" "$m" -- "$HELPER" frobfs "$m"
+	run "$HELPER" memfs "$m" -f -o rw
+	assert_eq helper-fake/exit-status 0 "$RC"
+	assert_eq helper-fake/nothing-mounted "" "$(t_mount_fstype "$m")"
+
+	# Through mount(8): it looks for /sbin/mount.fuse.furi. In a private mount
+	# namespace /sbin is covered by a directory holding the helper, so the
+	# real /sbin is never changed; the mount lives and dies in that namespace.
+	if command -v unshare >/dev/null && unshare -m --propagation private true 2>/dev/null; then
+		sbin=$(t_mkdir sbin)
+		ln -s "$HELPER" "$sbin/mount.fuse.furi"
+		m=$(t_mkdir mount8)
+		out=$(timeout -k 5 60 unshare -m --propagation private bash -c '
+			sbin=$1 m=$2 furi=$3
+			mount --bind "$sbin" /sbin || { echo "bind failed"; exit 1; }
+			mount -t fuse.furi -o transport=legacy,size=32M memfs "$m" 2>&1 || { echo "mount rc=$?"; exit 1; }
+			echo "fstype=$(findmnt -n -o FSTYPE "$m")"
+			pid=$("$furi" status "$m" --json | jq -r .pid)
+			echo through-mount8 >"$m/f" && echo "read=$(cat "$m/f")"
+			umount "$m" || echo "umount failed"
+			for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			kill -0 "$pid" 2>/dev/null && { echo "server $pid still running"; kill -TERM "$pid"; }
+			mount -t fuse.furi -o bogus memfs "$m" 2>&1; echo "bad rc=$?"
+			echo "after=[$(findmnt -n -o FSTYPE "$m")]"
+		' _ "$sbin" "$m" "$FURI" 2>&1)
+		assert_contains mount8/mounts "$out" "fstype=fuse.memfs"
+		assert_contains mount8/serves "$out" "read=through-mount8"
+		assert_not_contains mount8/umount "$out" "umount failed"
+		assert_not_contains mount8/server-exits "$out" "still running"
+		assert_contains mount8/bad-option-message "$out" "furi: unknown mount option 'bogus' (see: furi help mount)"
+		assert_contains mount8/bad-option-status "$out" "bad rc=2"
+		assert_contains mount8/nothing-left "$out" "after=[]"
+		assert_eq mount8/not-in-our-namespace "" "$(t_mount_fstype "$m")"
+		assert_eq mount8/sbin-untouched "" "$(ls /sbin/mount.fuse.furi 2>/dev/null | grep -F "$sbin")"
+	else
+		t_skip mount8 "unshare -m is not available"
+	fi
+fi
+t_done
