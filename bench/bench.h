@@ -40,6 +40,8 @@ struct bench_variant {
 	enum bench_kind kind;
 	char options[160];	/* -o value for furi mount */
 	char describe[256];	/* one line for the report: what this variant is */
+	bool image;		/* fs_arg is an image file, created empty if missing; the
+				 * mount is a directory holding the one file the cells use */
 };
 
 /* Variants compared in one block of table rows: one filesystem and its baseline. */

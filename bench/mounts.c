@@ -91,6 +91,28 @@ static void last_line(const char *path, char *buf, size_t len)
 	free(text);
 }
 
+/* An image variant's image: empty at first, laid out through the export like any data file. */
+static int create_image(const char *path)
+{
+	char dir[2048];
+	char *slash;
+	int fd, r;
+
+	bench_str(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		r = bench_mkdirs(dir, 0755);
+		if (r)
+			return r;
+	}
+	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 int bench_bring_up(const char *self, const struct bench_variant *v, const char *mnt,
 		   struct bench_place *p, struct bench_mount *m, const char *log_path)
 {
@@ -137,6 +159,12 @@ int bench_bring_up(const char *self, const struct bench_variant *v, const char *
 		return 0;
 	}
 
+	if (v->image && (r = create_image(v->fs_arg))) {
+		bench_str(m->problem, sizeof(m->problem), "creating %s: %s", v->fs_arg, strerror(-r));
+		rmdir(mnt);
+		p->mnt[0] = '\0';
+		return -1;
+	}
 	{
 		char *argv[12];
 		int a = 0;
@@ -186,7 +214,7 @@ int bench_bring_up(const char *self, const struct bench_variant *v, const char *
 		bench_str(m->problem, sizeof(m->problem), "expected %s, furi status says %s", expect,
 			 st.transport);
 	}
-	if (v->fs_arg[0]) {
+	if (v->fs_arg[0] && !v->image) {
 		bench_str(p->dir, sizeof(p->dir), "%s/furi-bench-data", mnt);
 		r = bench_mkdirs(p->dir, 0755);
 		if (r) {

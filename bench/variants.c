@@ -10,7 +10,7 @@
 
 #include "variants.h"
 
-enum fs_arg { ARG_NONE, ARG_SOURCE_DIR };
+enum fs_arg { ARG_NONE, ARG_SOURCE_DIR, ARG_IMAGE };
 enum fs_native { NATIVE_TMPFS, NATIVE_SOURCE };
 
 static const struct fs_entry {
@@ -25,9 +25,13 @@ static const struct fs_entry {
 	{ "passthrough", ARG_SOURCE_DIR, NATIVE_SOURCE, "passthrough",
 	  "furi's passthrough of --source DIR" },
 	/*
-	 * image (one regular file as the mountpoint) needs single-file cells
-	 * only; it joins when it lands, as { "image", ARG_IMAGE, ... }.
+	 * image exports one image file per variant, kept under --source DIR
+	 * (a real disk: native is the same kind of file there), as a directory
+	 * holding one file named like the qemu suite's data file; the other
+	 * suites' files cannot be created in it.
 	 */
+	{ "image", ARG_IMAGE, NATIVE_SOURCE, NULL,
+	  "furi's image export (-o direct, the image under --source DIR)" },
 };
 
 static const struct fs_entry *find_entry(const char *fs)
@@ -97,6 +101,39 @@ static int native_for(struct bench_run *run, const struct fs_entry *e, const cha
 			   BENCH_NATIVE, NULL, desc);
 }
 
+/*
+ * Image variants export their own image file under source (a writable image
+ * is locked by its export, so two never share one). The runner creates it
+ * empty and lays it out through the export, which shows it under the name of
+ * the qemu suite's data file, with the image read and written O_DIRECT as
+ * native reads and writes its file.
+ */
+#define IMAGE_OPTS "direct,growable,name=qemu.img"
+
+/* The io_uring or /dev/fuse variant of an entry: transport is "uring" or "legacy". */
+static int fuse_variant(struct bench_run *run, const struct fs_entry *e, const char *source,
+			enum bench_kind kind, const char *transport)
+{
+	char label[64], desc[256], opts[160], image[512];
+	const char *arg = e->arg == ARG_SOURCE_DIR ? source : NULL;
+	bool uring = kind == BENCH_URING;
+	int v;
+
+	bench_str(label, sizeof(label), "%s %s", e->fs, uring ? "io_uring" : "/dev/fuse");
+	bench_str(desc, sizeof(desc), "%s with `-o transport=%s` (%s)", e->what, transport,
+		 uring ? "io_uring or fail" : "/dev/fuse only");
+	bench_str(opts, sizeof(opts), "transport=%s", transport);
+	if (e->arg == ARG_IMAGE) {
+		bench_str(image, sizeof(image), "%s/furi-bench-data/image-%s.img", source, transport);
+		bench_str(opts, sizeof(opts), "transport=%s," IMAGE_OPTS, transport);
+		arg = image;
+	}
+	v = add_variant(run, label, e->fs, arg, kind, opts, desc);
+	if (v >= 0)
+		run->v[v].image = e->arg == ARG_IMAGE;
+	return v;
+}
+
 int bench_variants_build(struct bench_run *run, const char *fs_list, const char *source,
 			 int (*available)(const char *fs), char *skipped, size_t skippedlen,
 			 char *err, size_t errlen)
@@ -120,12 +157,14 @@ int bench_variants_build(struct bench_run *run, const char *fs_list, const char 
 
 		if (!e) {
 			bench_str(err, errlen, "--fs: unknown filesystem '%s' (known: memfs, nullfs, "
-				 "passthrough)", fs);
+				 "passthrough, image)", fs);
 			free(list);
 			return -1;
 		}
-		if (e->arg == ARG_SOURCE_DIR && !source) {
-			bench_str(err, errlen, "--fs %s needs --source DIR (the directory it serves)", fs);
+		if (e->arg != ARG_NONE && !source) {
+			bench_str(err, errlen, "--fs %s needs --source DIR (%s)", fs,
+				 e->arg == ARG_IMAGE ? "a directory on the disk to test: the image files go there"
+						     : "the directory it serves");
 			free(list);
 			return -1;
 		}
@@ -146,16 +185,8 @@ int bench_variants_build(struct bench_run *run, const char *fs_list, const char 
 		for (k = 0; k < BENCH_NKINDS; k++)
 			g->v[k] = -1;
 		g->v[BENCH_NATIVE] = native_for(run, e, source);
-		bench_str(label, sizeof(label), "%s io_uring", fs);
-		bench_str(desc, sizeof(desc), "%s with `-o transport=uring` (io_uring or fail)", e->what);
-		g->v[BENCH_URING] = add_variant(run, label, fs,
-						e->arg == ARG_SOURCE_DIR ? source : NULL, BENCH_URING,
-						"transport=uring", desc);
-		bench_str(label, sizeof(label), "%s /dev/fuse", fs);
-		bench_str(desc, sizeof(desc), "%s with `-o transport=legacy` (/dev/fuse only)", e->what);
-		g->v[BENCH_LEGACY] = add_variant(run, label, fs,
-						 e->arg == ARG_SOURCE_DIR ? source : NULL,
-						 BENCH_LEGACY, "transport=legacy", desc);
+		g->v[BENCH_URING] = fuse_variant(run, e, source, BENCH_URING, "uring");
+		g->v[BENCH_LEGACY] = fuse_variant(run, e, source, BENCH_LEGACY, "legacy");
 		if (e->passthrough_opt) {
 			bench_str(label, sizeof(label), "%s passthrough", fs);
 			bench_str(opts, sizeof(opts), "%s", e->passthrough_opt);

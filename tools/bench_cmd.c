@@ -84,7 +84,9 @@ void furi_cmd_bench_usage(FILE *out)
 "  --rounds N       rounds per cell; the report shows the median and min-max\n"
 "                   (default 3, 1 with --quick)\n"
 "  --fs LIST        filesystems, comma-separated (default " BENCH_DEFAULT_FS ")\n"
-"  --source DIR     the directory served by filesystems that need one (passthrough)\n"
+"  --source DIR     the directory served by filesystems that need one (passthrough),\n"
+"                   or where image keeps its image files: furi bench qemu --fs image\n"
+"                   --source DIR measures the image export against its own disk\n"
 "  --enable-uring   set /sys/module/fuse/parameters/enable_uring to Y if it is N\n"
 "  -h, --help       this text\n"
 "\n"
@@ -490,6 +492,8 @@ static void run_suite(struct ctx *x, struct bench_suite *s)
 			bench_take_down(&x->place[v], x->log, err, sizeof(err));
 		}
 	}
+	/* What was laid out goes to disk now, not as writeback during the first samples. */
+	sync();
 	for (i = 0; i < s->ncells && !bench_interrupted; i++) {
 		struct bench_cell *c = &s->cells[i];
 
