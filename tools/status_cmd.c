@@ -101,6 +101,81 @@ static int resolve_symlinks(char *path, size_t len)
 	return -ELOOP;
 }
 
+/*
+ * The uid that mounted mnt (user_id= among the FUSE mount's options), or -1.
+ * A server keeps its status file in its own user's directory.
+ */
+static long mount_owner(const char *mnt)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, *copy;
+	size_t cap = 0;
+	long uid = -1;
+
+	if (!f)
+		return -1;
+	while (getline(&line, &cap, f) > 0) {
+		struct furi_mountinfo mi;
+		char *opt;
+
+		copy = strdup(line);
+		if (!copy)
+			break;
+		/* The last match wins: the top mount on mnt. */
+		if (furi_mountinfo_parse_line(copy, mnt, &mi) == 0) {
+			char *sep = strstr(line, " - ");
+
+			opt = sep ? strstr(sep, "user_id=") : NULL;
+			uid = opt ? strtol(opt + 8, NULL, 10) : -1;
+		}
+		free(copy);
+	}
+	free(line);
+	fclose(f);
+	return uid;
+}
+
+/*
+ * Open the status file of the server of mount major:minor: in our own
+ * status directory, else (root looking at a user's mount, a user at root's)
+ * in the directory the mount's owner uses. path gets the last one tried.
+ */
+static int open_status(const char *mnt, unsigned major, unsigned minor, char *path, size_t len)
+{
+	long owner;
+	char alt[3][128];
+	int fd, i, n = 0;
+
+	if (furi_status_path(path, len, major, minor))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	owner = mount_owner(mnt);
+	if (fd >= 0 || owner < 0 || owner == (long)geteuid())
+		return fd;
+	if (owner == 0) {
+		snprintf(alt[n++], sizeof(alt[0]), "/run/furi");
+	} else {
+		snprintf(alt[n++], sizeof(alt[0]), "/run/user/%ld/furi", owner);
+		snprintf(alt[n++], sizeof(alt[0]), "/tmp/furi-%ld", owner);
+	}
+	for (i = 0; i < n; i++) {
+		char p[512];
+
+		snprintf(p, sizeof(p), "%.127s/%u-%u.status", alt[i], major, minor);
+		if (strlen(p) >= len)
+			continue;
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT) {
+			int e = errno;
+
+			memcpy(path, p, strlen(p) + 1);
+			errno = e;
+			return fd;
+		}
+	}
+	return -1;
+}
+
 struct snapshot {
 	struct furi_status *st;
 	size_t size;
@@ -133,9 +208,13 @@ static int load(const char *mnt, struct snapshot *snap, char *why, size_t whylen
 			 mnt, mi.fstype);
 		return -EINVAL;
 	}
-	if (furi_status_path(path, sizeof(path), mi.major, mi.minor))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_status(mnt, mi.major, mi.minor, path, sizeof(path));
+	if (fd < 0 && errno == EACCES) {
+		snprintf(why, whylen,
+			 "%s: cannot read the status file %s: %s (fix: run furi status as the user who mounted it, or as root)",
+			 mnt, path, strerror(errno));
+		return -EACCES;
+	}
 	if (fd < 0) {
 		snprintf(why, whylen,
 			 "%s is a FUSE mount without a furi status file (not served by furi, or its server has died; fix: umount %s)",

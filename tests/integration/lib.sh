@@ -489,3 +489,77 @@ run_syscalls() {
 	t_log "$label: $summary"
 	[ "$rc" -eq 0 ] && [ "$SC_FAILED" -eq 0 ]
 }
+
+# ---------------------------------------------------------------------------
+# Commands that must fail cleanly (t_cli.sh, t_nonroot.sh)
+
+# t_run CMD...: run CMD under a timeout (T_RUN_TIMEOUT, default 30 s); sets
+# RC, OUT (stdout), ERR (stderr) and ERR_LINES. A timeout shows as RC 124
+# (137 when it had to be killed).
+t_run() {
+	local o="$T_DIR/.t_run.out" e="$T_DIR/.t_run.err"
+	timeout -k 5 "${T_RUN_TIMEOUT:-30}" "$@" >"$o" 2>"$e"
+	RC=$?
+	OUT=$(cat "$o")
+	ERR=$(cat "$e")
+	ERR_LINES=$(wc -l <"$e")
+	# A last line without its newline still counts.
+	[ -s "$e" ] && [ "$(tail -c1 "$e" | od -An -c | tr -d ' ')" != '\n' ] &&
+		ERR_LINES=$((ERR_LINES + 1))
+	rm -f "$o" "$e"
+}
+
+# assert_fails_with NAME STATUS CAUSE FIX CMD...: CMD exits STATUS with
+# exactly one line on stderr containing CAUSE and FIX (fixed strings), and
+# nothing on stdout. Four results: NAME/exit-status, /one-line, /cause, /fix.
+assert_fails_with() {
+	local name=$1 status=$2 cause=$3 fix=$4
+	shift 4
+	t_run "$@"
+	if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
+		t_not_ok "$name/exit-status" "timed out after ${T_RUN_TIMEOUT:-30} s: $*"
+	else
+		assert_eq "$name/exit-status" "$status" "$RC"
+	fi
+	if [ "$ERR_LINES" -eq 1 ] && [ -n "$ERR" ] && [ -z "$OUT" ]; then
+		t_ok "$name/one-line"
+	else
+		t_not_ok "$name/one-line" "stderr has $ERR_LINES lines, stdout ${#OUT} bytes: ${ERR:0:400}"
+	fi
+	assert_contains "$name/cause" "$ERR" "$cause"
+	assert_contains "$name/fix" "$ERR" "$fix"
+}
+
+# t_procs_naming WORD: PIDs (zombies excluded) whose command line contains WORD.
+t_procs_naming() {
+	local p cmd state
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		{ [ "$p" = "$$" ] || [ "$p" = "$BASHPID" ]; } && continue
+		cmd=$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null) || continue
+		[[ "$cmd" == *"$1"* ]] || continue
+		state=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)
+		[ "$state" = Z ] || [ -z "$state" ] || echo "$p"
+	done
+}
+
+# assert_left_clean NAME MNT [WORD]: nothing is mounted on MNT and no
+# process names WORD (default MNT) in its command line. What is found is
+# tracked, so the exit trap still cleans it up.
+assert_left_clean() {
+	local name=$1 m=$2 word=${3:-$2} fs pids p
+	fs=$(t_mount_fstype "$m")
+	if [ -n "$fs" ]; then
+		t_not_ok "$name/nothing-mounted" "$fs is mounted on $m"
+		t_track_mount "$m"
+	else
+		t_ok "$name/nothing-mounted"
+	fi
+	pids=$(t_procs_naming "$word")
+	if [ -z "$pids" ]; then
+		t_ok "$name/no-server-left"
+	else
+		t_not_ok "$name/no-server-left" "still running: $(ps -o pid=,args= -p "$(echo $pids | tr ' ' ,)" 2>/dev/null)"
+		for p in $pids; do t_track_pid "$p"; done
+	fi
+}

@@ -14,44 +14,19 @@
 [ "$(id -u)" -eq 0 ] || t_skip_all "needs root"
 [ -x "$FURI" ] || t_skip_all "no furi binary at $FURI (build first)"
 HELPER=${MOUNT_HELPER:-$(dirname "$FURI")/mount.fuse.furi}
-TMO=30	# seconds any single command may take
 
 # ---------------------------------------------------------------------------
 # Helpers
 
-# run CMD...: run under a timeout; RC, OUT (stdout) and ERR (stderr) get the
-# results. A timeout shows as RC 124 (137 if it had to be killed).
-run() {
-	local o="$T_DIR/run.out" e="$T_DIR/run.err"
-	timeout -k 5 "$TMO" "$@" >"$o" 2>"$e"
-	RC=$?
-	OUT=$(cat "$o")
-	ERR=$(cat "$e")
-	ERR_LINES=$(wc -l <"$e")
-	# A last line without its newline still counts.
-	[ -s "$e" ] && [ "$(tail -c1 "$e" | od -An -c | tr -d ' ')" != '\n' ] &&
-		ERR_LINES=$((ERR_LINES + 1))
-}
-
-# fails NAME STATUS CAUSE FIX CMD...: CMD exits STATUS with one line on
-# stderr that contains CAUSE and FIX (fixed strings), and prints nothing on
-# stdout.
-fails() {
-	local name=$1 status=$2 cause=$3 fix=$4
-	shift 4
-	run "$@"
-	if [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ]; then
-		t_not_ok "$name/exit-status" "timed out after $TMO s: $*"
-	else
-		assert_eq "$name/exit-status" "$status" "$RC"
-	fi
-	if [ "$ERR_LINES" -eq 1 ] && [ -n "$ERR" ] && [ -z "$OUT" ]; then
-		t_ok "$name/one-line"
-	else
-		t_not_ok "$name/one-line" "stderr has $ERR_LINES lines, stdout ${#OUT} bytes: ${ERR:0:400}"
-	fi
-	assert_contains "$name/cause" "$ERR" "$cause"
-	assert_contains "$name/fix" "$ERR" "$fix"
+# mount_fails NAME STATUS CAUSE FIX MNT [WORD] -- CMD...: assert_fails_with,
+# then assert_left_clean on MNT (processes naming WORD, default MNT).
+mount_fails() {
+	local name=$1 status=$2 cause=$3 fix=$4 m=$5 word=$5
+	shift 5
+	if [ "$1" != "--" ]; then word=$1; shift; fi
+	shift
+	assert_fails_with "$name" "$status" "$cause" "$fix" "$@"
+	assert_left_clean "$name" "$m" "$word"
 }
 
 # helps NAME MUST_CONTAIN... -- CMD...: exit 0, text on stdout containing
@@ -61,7 +36,7 @@ helps() {
 	shift
 	while [ "$1" != "--" ]; do want+=("$1"); shift; done
 	shift
-	run "$@"
+	t_run "$@"
 	assert_eq "$name/exit-status" 0 "$RC"
 	if [ -z "$ERR" ] && [ -n "$OUT" ]; then
 		t_ok "$name/stdout-only"
@@ -78,49 +53,6 @@ helps() {
 	fi
 }
 
-# procs_naming WORD: PIDs (not zombies) whose command line contains WORD.
-procs_naming() {
-	local p cmd state
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		[ "$p" = "$$" ] || [ "$p" = "$BASHPID" ] && continue
-		cmd=$({ tr '\0' ' ' <"/proc/$p/cmdline"; } 2>/dev/null) || continue
-		[[ "$cmd" == *"$1"* ]] || continue
-		state=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)
-		[ "$state" = Z ] || [ -z "$state" ] || echo "$p"
-	done
-}
-
-# left_clean NAME MNT [WORD]: nothing mounted on MNT and no process naming
-# WORD (default MNT) in its command line.
-left_clean() {
-	local name=$1 m=$2 word=${3:-$2} fs pids
-	fs=$(t_mount_fstype "$m")
-	if [ -n "$fs" ]; then
-		t_not_ok "$name/nothing-mounted" "$fs is mounted on $m"
-		t_track_mount "$m"
-	else
-		t_ok "$name/nothing-mounted"
-	fi
-	pids=$(procs_naming "$word")
-	if [ -z "$pids" ]; then
-		t_ok "$name/no-server-left"
-	else
-		t_not_ok "$name/no-server-left" "still running: $(ps -o pid=,args= -p "$(echo $pids | tr ' ' ,)" 2>/dev/null)"
-		for p in $pids; do t_track_pid "$p"; done
-	fi
-}
-
-# mount_fails NAME STATUS CAUSE FIX MNT [WORD] -- CMD...: fails + left_clean.
-mount_fails() {
-	local name=$1 status=$2 cause=$3 fix=$4 m=$5 word=$5
-	shift 5
-	if [ "$1" != "--" ]; then word=$1; shift; fi
-	shift
-	fails "$name" "$status" "$cause" "$fix" "$@"
-	left_clean "$name" "$m" "$word"
-}
-
 server_pid() { "$FURI" status "$1" --json 2>/dev/null | jq -r '.pid // empty'; }
 
 # ---------------------------------------------------------------------------
@@ -129,7 +61,7 @@ server_pid() { "$FURI" status "$1" --json 2>/dev/null | jq -r '.pid // empty'; }
 helps help "Usage: furi COMMAND" "mount FS" "status MOUNTPOINT" "Exit status" -- "$FURI" --help
 helps help-h "Usage: furi COMMAND" -- "$FURI" -h
 helps help-cmd "Usage: furi COMMAND" "Filesystems:" -- "$FURI" help
-run "$FURI" --version
+t_run "$FURI" --version
 assert_eq version/exit-status 0 "$RC"
 if [[ "$OUT" =~ ^furi\ [0-9]+\.[0-9]+\.[0-9]+$ ]] && [ -z "$ERR" ]; then
 	t_ok version/one-line
@@ -151,20 +83,20 @@ for fs in $fslist; do
 	assert_contains "help-mount/names-$fs" "$mounthelp" "furi mount $fs "
 done
 
-fails noargs 2 "no command given" "see: furi help" "$FURI"
-fails unknown-command 2 "unknown command 'frobnicate'" "see: furi help" "$FURI" frobnicate
-fails help-unknown 2 "no help for 'frobnicate'" "memfs" "$FURI" help frobnicate
-fails mount-nofs 2 "no filesystem given" "see: furi help mount" "$FURI" mount
-fails mount-unknown-fs 2 "unknown filesystem 'frobfs'" "one of: memfs" "$FURI" mount frobfs "$T_DIR"
+assert_fails_with noargs 2 "no command given" "see: furi help" "$FURI"
+assert_fails_with unknown-command 2 "unknown command 'frobnicate'" "see: furi help" "$FURI" frobnicate
+assert_fails_with help-unknown 2 "no help for 'frobnicate'" "memfs" "$FURI" help frobnicate
+assert_fails_with mount-nofs 2 "no filesystem given" "see: furi help mount" "$FURI" mount
+assert_fails_with mount-unknown-fs 2 "unknown filesystem 'frobfs'" "one of: memfs" "$FURI" mount frobfs "$T_DIR"
 d=$(t_mkdir argcount)
-fails mount-no-mountpoint 2 "no mountpoint given for memfs" "expected furi mount memfs MOUNTPOINT" \
+assert_fails_with mount-no-mountpoint 2 "no mountpoint given for memfs" "expected furi mount memfs MOUNTPOINT" \
 	"$FURI" mount memfs
-fails mount-too-many 2 "too many arguments for memfs" "see: furi help memfs" "$FURI" mount memfs "$d" "$d"
-fails mount-too-few 2 "too few arguments for passthrough" "furi mount passthrough SOURCE_DIR MOUNTPOINT" \
+assert_fails_with mount-too-many 2 "too many arguments for memfs" "see: furi help memfs" "$FURI" mount memfs "$d" "$d"
+assert_fails_with mount-too-few 2 "too few arguments for passthrough" "furi mount passthrough SOURCE_DIR MOUNTPOINT" \
 	"$FURI" mount passthrough "$d"
-fails mount-bad-flag 2 "unknown option '-x'" "see: furi help mount" "$FURI" mount memfs "$d" -x
-fails mount-bad-longflag 2 "unknown option '--frob'" "see: furi help mount" "$FURI" mount memfs "$d" --frob
-fails mount-o-novalue 2 "option '-o' needs a value" "see: furi help mount" "$FURI" mount memfs "$d" -o
+assert_fails_with mount-bad-flag 2 "unknown option '-x'" "see: furi help mount" "$FURI" mount memfs "$d" -x
+assert_fails_with mount-bad-longflag 2 "unknown option '--frob'" "see: furi help mount" "$FURI" mount memfs "$d" --frob
+assert_fails_with mount-o-novalue 2 "option '-o' needs a value" "see: furi help mount" "$FURI" mount memfs "$d" -o
 mount_fails mount-unknown-opt 2 "unknown mount option 'bogus'" "see: furi help mount" "$d" -- \
 	"$FURI" mount memfs "$d" -o bogus
 mount_fails mount-queue-depth-0 2 "bad value for -o queue_depth: '0'" "expected a number from 1" "$d" -- \
@@ -177,9 +109,9 @@ mount_fails mount-flag-with-value 2 "-o allow_other takes no value" "see: furi h
 	"$FURI" mount memfs "$d" -o allow_other=1
 mount_fails mount-memfs-opt 2 "bad value for -o size: 'lots'" "see: furi help memfs" "$d" -- \
 	"$FURI" mount memfs "$d" -o size=lots
-fails status-noargs 2 "expected: furi status MOUNTPOINT" "see: furi help status" "$FURI" status
-fails status-bad-flag 2 "unknown option '-x'" "see: furi help status" "$FURI" status -x "$d"
-fails bench-bad-flag 2 "unknown option '--frob'" "see: furi help bench" "$FURI" bench --frob
+assert_fails_with status-noargs 2 "expected: furi status MOUNTPOINT" "see: furi help status" "$FURI" status
+assert_fails_with status-bad-flag 2 "unknown option '-x'" "see: furi help status" "$FURI" status -x "$d"
+assert_fails_with bench-bad-flag 2 "unknown option '--frob'" "see: furi help bench" "$FURI" bench --frob
 
 # ---------------------------------------------------------------------------
 # Mountpoints that cannot be used
@@ -221,14 +153,14 @@ m=$(t_mkdir busy)
 if furi_mount memfs "$m" -o transport=legacy; then
 	pid=$(server_pid "$m")
 	echo first >"$m/file"
-	fails busy 1 "$m is already a mountpoint (fuse.memfs)" "umount $m, or use another directory" \
+	assert_fails_with busy 1 "$m is already a mountpoint (fuse.memfs)" "umount $m, or use another directory" \
 		"$FURI" mount memfs "$m"
 	assert_eq busy/first-still-mounted fuse.memfs "$(t_mount_fstype "$m")"
 	assert_eq busy/one-mount 1 "$(awk -v m="$m" '$5 == m' /proc/self/mountinfo | wc -l)"
 	assert_eq busy/first-still-serves first "$(cat "$m/file" 2>&1)"
 	echo second >"$m/file2" && assert_eq busy/first-still-writes second "$(cat "$m/file2")"
 	assert_eq busy/same-server "$pid" "$(server_pid "$m")"
-	assert_eq busy/only-the-first-server "$pid" "$(procs_naming "$m" | tr '\n' ' ' | xargs)"
+	assert_eq busy/only-the-first-server "$pid" "$(t_procs_naming "$m" | tr '\n' ' ' | xargs)"
 	furi_umount "$m"
 	if t_pid_alive "$pid"; then t_not_ok busy/server-exits-at-umount "pid $pid still running"; else t_ok busy/server-exits-at-umount; fi
 else
@@ -238,10 +170,10 @@ fi
 # A tmpfs: mounting on it fails; furi status says it is not FUSE.
 m=$(t_mkdir tmpfs)
 if t_mount_tmpfs "$m" size=1m; then
-	fails on-tmpfs 1 "$m is already a mountpoint (tmpfs)" "umount $m" "$FURI" mount memfs "$m"
-	assert_eq on-tmpfs/no-server-left "" "$(procs_naming "$m")"
+	assert_fails_with on-tmpfs 1 "$m is already a mountpoint (tmpfs)" "umount $m" "$FURI" mount memfs "$m"
+	assert_eq on-tmpfs/no-server-left "" "$(t_procs_naming "$m")"
 	assert_eq on-tmpfs/tmpfs-still-there tmpfs "$(t_mount_fstype "$m")"
-	fails status-tmpfs 1 "$m is a tmpfs mount, not a furi (FUSE) mount" "findmnt -t fuse" "$FURI" status "$m"
+	assert_fails_with status-tmpfs 1 "$m is a tmpfs mount, not a furi (FUSE) mount" "findmnt -t fuse" "$FURI" status "$m"
 	t_umount "$m"
 else
 	t_not_ok on-tmpfs/setup "cannot mount a tmpfs on $m"
@@ -253,10 +185,10 @@ if furi_mount memfs "$m" -o transport=legacy; then
 	pid=$(server_pid "$m")
 	kill -KILL "$pid"
 	t_wait_pid_exit "$pid" 10 || t_not_ok dead/server-killed "pid $pid survived SIGKILL"
-	fails dead-mount 1 "$m is a FUSE mount whose server has died" "umount $m" "$FURI" mount memfs "$m"
-	assert_eq dead-mount/no-server-left "" "$(procs_naming "$m")"
-	fails status-dead 1 "is gone and the mount is dead" "umount $m" "$FURI" status "$m"
-	fails status-dead-json 1 "is gone and the mount is dead" "umount $m" "$FURI" status "$m" --json
+	assert_fails_with dead-mount 1 "$m is a FUSE mount whose server has died" "umount $m" "$FURI" mount memfs "$m"
+	assert_eq dead-mount/no-server-left "" "$(t_procs_naming "$m")"
+	assert_fails_with status-dead 1 "is gone and the mount is dead" "umount $m" "$FURI" status "$m"
+	assert_fails_with status-dead-json 1 "is gone and the mount is dead" "umount $m" "$FURI" status "$m" --json
 	assert_eq dead/one-mount 1 "$(awk -v m="$m" '$5 == m' /proc/self/mountinfo | wc -l)"
 	umount "$m" && t_untrack_mount "$m"
 	assert_eq dead/umount-works "" "$(t_mount_fstype "$m")"
@@ -275,12 +207,12 @@ cd - >/dev/null || exit 1
 if [ $rc -eq 0 ]; then
 	assert_contains relative/line-absolute "$FURI_MOUNT_LINE" "memfs on $T_DIR/rel-mnt:"
 	assert_eq relative/mounted-absolute fuse.memfs "$(t_mount_fstype "$T_DIR/rel-mnt")"
-	run bash -c "cd '$T_DIR' && '$FURI' status rel-mnt --json"
+	t_run bash -c "cd '$T_DIR' && '$FURI' status rel-mnt --json"
 	assert_eq relative/status-exit 0 "$RC"
 	assert_eq relative/status-absolute "$T_DIR/rel-mnt" "$(jq -r .mountpoint <<<"$OUT" 2>/dev/null)"
-	run bash -c "cd '$T_DIR/rel-mnt' && '$FURI' status . && '$FURI' status ../rel-mnt/"
+	t_run bash -c "cd '$T_DIR/rel-mnt' && '$FURI' status . && '$FURI' status ../rel-mnt/"
 	assert_eq relative/status-dot-forms 0 "$RC"
-	fails relative/busy 1 "$T_DIR/rel-mnt is already a mountpoint" "umount $T_DIR/rel-mnt" \
+	assert_fails_with relative/busy 1 "$T_DIR/rel-mnt is already a mountpoint" "umount $T_DIR/rel-mnt" \
 		bash -c "cd '$T_DIR' && exec '$FURI' mount memfs ./rel-mnt"
 	furi_umount "$T_DIR/rel-mnt"
 else
@@ -314,9 +246,9 @@ fi
 # furi status on what is not a furi mount
 
 d=$(t_mkdir plain-dir)
-fails status-not-mountpoint 1 "$d is not a mountpoint" "findmnt -t fuse" "$FURI" status "$d"
-fails status-missing 1 "$T_DIR/nothing-here does not exist" "findmnt -t fuse" "$FURI" status "$T_DIR/nothing-here"
-fails status-relative-not-mountpoint 1 "$d is not a mountpoint" "findmnt -t fuse" \
+assert_fails_with status-not-mountpoint 1 "$d is not a mountpoint" "findmnt -t fuse" "$FURI" status "$d"
+assert_fails_with status-missing 1 "$T_DIR/nothing-here does not exist" "findmnt -t fuse" "$FURI" status "$T_DIR/nothing-here"
+assert_fails_with status-relative-not-mountpoint 1 "$d is not a mountpoint" "findmnt -t fuse" \
 	bash -c "cd '$T_DIR' && exec '$FURI' status plain-dir"
 
 # ---------------------------------------------------------------------------
@@ -326,7 +258,7 @@ if [ ! -x "$HELPER" ]; then
 	t_skip helper "no mount.fuse.furi at $HELPER (build first)"
 else
 	m=$(t_mkdir helper)
-	run "$HELPER" memfs "$m" -o rw,transport=legacy
+	t_run "$HELPER" memfs "$m" -o rw,transport=legacy
 	assert_eq helper/exit-status 0 "$RC"
 	if t_is_fuse_mounted "$m"; then
 		t_track_mount "$m"
@@ -340,7 +272,7 @@ else
 	fi
 
 	# mount(8)'s own options are dropped; fs options and source= pass.
-	run "$HELPER" memfs "$m" -n -v -o rw,nosuid,nodev,defaults,noauto,nofail,_netdev,x-systemd.automount,comment=x,size=64M
+	t_run "$HELPER" memfs "$m" -n -v -o rw,nosuid,nodev,defaults,noauto,nofail,_netdev,x-systemd.automount,comment=x,size=64M
 	assert_eq helper-mount8-opts/exit-status 0 "$RC"
 	if t_is_fuse_mounted "$m"; then
 		t_track_mount "$m"
@@ -352,7 +284,7 @@ else
 
 	src=$(t_mkdir hsrc)
 	echo from-source >"$src/hello"
-	run "$HELPER" passthrough "$m" -o "source=$src,transport=legacy"
+	t_run "$HELPER" passthrough "$m" -o "source=$src,transport=legacy"
 	assert_eq helper-source/exit-status 0 "$RC"
 	if t_is_fuse_mounted "$m"; then
 		t_track_mount "$m"
@@ -366,15 +298,15 @@ else
 		"$HELPER" memfs "$m" -o bogus
 	mount_fails helper-noatime 2 "unknown mount option 'noatime'" "see: furi help mount" "$m" -- \
 		"$HELPER" memfs "$m" -o rw,noatime
-	fails helper-no-mountpoint 2 "no mountpoint given" "see: furi help mount" "$HELPER" memfs
-	fails helper-no-args 2 "no filesystem given" "see: furi help mount" "$HELPER"
-	fails helper-bad-flag 2 "unknown option '-q'" "see: furi help mount" "$HELPER" memfs "$m" -q
+	assert_fails_with helper-no-mountpoint 2 "no mountpoint given" "see: furi help mount" "$HELPER" memfs
+	assert_fails_with helper-no-args 2 "no filesystem given" "see: furi help mount" "$HELPER"
+	assert_fails_with helper-bad-flag 2 "unknown option '-q'" "see: furi help mount" "$HELPER" memfs "$m" -q
 	mount_fails helper-namespace 1 "-N 1: mounting in another namespace is not supported" "nsenter" "$m" -- \
 		"$HELPER" memfs "$m" -N 1
 	mount_fails helper-missing-source 1 "SOURCE_DIR $T_DIR/no-such-src does not exist" "fix:" "$m" -- \
 		"$HELPER" passthrough "$m" -o "source=$T_DIR/no-such-src"
 	mount_fails helper-unknown-fs 2 "unknown filesystem 'frobfs'" "one of: memfs" "$m" -- "$HELPER" frobfs "$m"
-	run "$HELPER" memfs "$m" -f -o rw
+	t_run "$HELPER" memfs "$m" -f -o rw
 	assert_eq helper-fake/exit-status 0 "$RC"
 	assert_eq helper-fake/nothing-mounted "" "$(t_mount_fstype "$m")"
 
