@@ -82,7 +82,9 @@ struct pnode {
 	struct pnode *hnext;		/* in its bucket */
 	dev_t dev;
 	ino_t ino;
-	int fd;				/* O_PATH, O_NOFOLLOW */
+	int fd;				/* O_PATH, or -1: reopened from handle for each call */
+	struct file_handle *handle;	/* when fd is -1 */
+	bool hashed;			/* in the table (a reused inode number unhashes it) */
 	mode_t type;			/* S_IFMT bits */
 	uint64_t generation;
 	uint64_t nlookup;		/* under its shard's lock */
@@ -143,6 +145,11 @@ struct passthrough {
 	gid_t *server_groups;
 	pthread_mutex_t backing_lock;
 	_Atomic bool emfile_logged;
+	/* nodes keep an O_PATH descriptor while fewer than max_node_fds do */
+	_Atomic long node_fds;
+	long max_node_fds;
+	int mount_fd;			/* the source root opened for reading, for open_by_handle_at */
+	int mount_id;			/* its mount: nodes elsewhere keep their descriptor */
 };
 
 static struct passthrough *req_fs(struct furi_req *req)
@@ -359,6 +366,71 @@ static struct pnode *shard_find(struct shard *s, uint64_t h, dev_t dev, ino_t in
 }
 
 /*
+ * Give n a file handle instead of the descriptor fd, when too many nodes
+ * hold one already: the kernel may cache more inodes than the process may
+ * open files. Returns true if fd is no longer needed.
+ */
+static bool node_use_handle(struct passthrough *fs, struct pnode *n, int fd)
+{
+	struct file_handle *h;
+	int mount_id;
+
+	if (atomic_load_explicit(&fs->node_fds, memory_order_relaxed) < fs->max_node_fds ||
+	    fs->mount_fd < 0)
+		return false;
+	h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+	if (!h)
+		return false;
+	h->handle_bytes = MAX_HANDLE_SZ;
+	/* No handles on this filesystem, or another mount below the source: keep the descriptor. */
+	if (name_to_handle_at(fd, "", h, &mount_id, AT_EMPTY_PATH) || mount_id != fs->mount_id) {
+		free(h);
+		return false;
+	}
+	n->handle = h;
+	n->fd = -1;
+	return true;
+}
+
+/*
+ * Whether fd is the inode n has a handle of. A node without a descriptor
+ * does not keep its inode alive: once unlinked and freed on the source,
+ * its number may come back for another file, which the handle (it holds
+ * the inode's generation) tells apart.
+ */
+static bool node_is(struct pnode *n, int fd)
+{
+	union {
+		struct file_handle h;
+		char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} u;
+	int mount_id;
+
+	if (!n->handle)
+		return true;
+	u.h.handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", &u.h, &mount_id, AT_EMPTY_PATH))
+		return true;
+	return u.h.handle_bytes == n->handle->handle_bytes &&
+	       u.h.handle_type == n->handle->handle_type &&
+	       !memcmp(u.h.f_handle, n->handle->f_handle, u.h.handle_bytes);
+}
+
+static void shard_unhash(struct shard *s, uint64_t h, struct pnode *n)
+{
+	struct pnode **pp;
+
+	for (pp = &s->buckets[bucket_of(s, h)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == n) {
+			*pp = n->hnext;
+			s->count--;
+			n->hashed = false;
+			return;
+		}
+	}
+}
+
+/*
  * The node of (st->st_dev, st->st_ino) with one more lookup reference;
  * *fd (an O_PATH descriptor of it) becomes the node's when the node is new
  * and is closed otherwise. NULL on ENOMEM.
@@ -371,6 +443,11 @@ static struct pnode *node_get(struct passthrough *fs, const struct stat *st, int
 
 	pthread_mutex_lock(&s->lock);
 	n = shard_find(s, h, st->st_dev, st->st_ino);
+	if (n && !node_is(n, *fd)) {
+		/* The old inode is gone; the kernel keeps its node until it forgets it. */
+		shard_unhash(s, h, n);
+		n = NULL;
+	}
 	if (n) {
 		n->nlookup++;
 		pthread_mutex_unlock(&s->lock);
@@ -389,14 +466,29 @@ static struct pnode *node_get(struct passthrough *fs, const struct stat *st, int
 	n->type = st->st_mode & S_IFMT;
 	n->generation = atomic_fetch_add(&fs->next_generation, 1);
 	n->nlookup = 1;
+	if (node_use_handle(fs, n, *fd))
+		close(*fd);
+	else
+		atomic_fetch_add(&fs->node_fds, 1);
 	*fd = -1;
 	if (s->count + 1 > 2 * s->nbuckets)
 		shard_grow(s);
 	n->hnext = s->buckets[bucket_of(s, h)];
 	s->buckets[bucket_of(s, h)] = n;
 	s->count++;
+	n->hashed = true;
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+static void node_free(struct passthrough *fs, struct pnode *n)
+{
+	if (n->fd >= 0) {
+		close(n->fd);
+		atomic_fetch_sub(&fs->node_fds, 1);
+	}
+	free(n->handle);
+	free(n);
 }
 
 /* Drop count lookup references; the node goes when none is left. */
@@ -404,7 +496,6 @@ static void node_put(struct passthrough *fs, struct pnode *n, uint64_t count)
 {
 	uint64_t h;
 	struct shard *s;
-	struct pnode **pp;
 
 	if (n == &fs->root)
 		return;
@@ -416,16 +507,10 @@ static void node_put(struct passthrough *fs, struct pnode *n, uint64_t count)
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
-	for (pp = &s->buckets[bucket_of(s, h)]; *pp; pp = &(*pp)->hnext) {
-		if (*pp == n) {
-			*pp = n->hnext;
-			s->count--;
-			break;
-		}
-	}
+	if (n->hashed)
+		shard_unhash(s, h, n);
 	pthread_mutex_unlock(&s->lock);
-	close(n->fd);
-	free(n);
+	node_free(fs, n);
 }
 
 static int stat_fd(int fd, struct stat *st)
@@ -470,14 +555,13 @@ static bool bad_name(const char *name)
 	return strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..");
 }
 
-static int do_lookup(struct passthrough *fs, struct pnode *dir, const char *name,
-		     struct furi_entry *e)
+static int do_lookup(struct passthrough *fs, int dirfd, const char *name, struct furi_entry *e)
 {
 	int fd;
 
 	if (bad_name(name))
 		return EINVAL;
-	fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return note_errno(fs, errno);
 	return node_from_fd(fs, fd, e);
@@ -492,6 +576,60 @@ static int path_fd_of(struct passthrough *fs, int fd)
 	fd_name(name, sizeof(name), fd);
 	r = openat(fs->proc_fd, name, O_PATH | O_CLOEXEC);
 	return r < 0 ? -note_errno(fs, errno) : r;
+}
+
+/*
+ * One call: O_PATH descriptors of up to two nodes, then the caller's
+ * credentials. The descriptors come first because reopening a node from
+ * its handle needs CAP_DAC_READ_SEARCH, which a caller's fsuid drops.
+ */
+struct call {
+	struct passthrough *fs;
+	int fd[2];
+	bool temp[2];
+	struct creds c;
+};
+
+static int node_fd(struct passthrough *fs, struct pnode *n, int *fd, bool *temp)
+{
+	*temp = false;
+	*fd = __atomic_load_n(&n->fd, __ATOMIC_ACQUIRE);	/* see pin_before_remove */
+	if (*fd >= 0)
+		return 0;
+	*fd = open_by_handle_at(fs->mount_fd, n->handle, O_PATH | O_CLOEXEC);
+	if (*fd < 0)
+		return note_errno(fs, errno);
+	*temp = true;
+	return 0;
+}
+
+static int call_begin(struct call *k, struct furi_req *req, struct pnode *a, struct pnode *b,
+		      bool as_caller)
+{
+	struct passthrough *fs = req_fs(req);
+	int err = 0;
+
+	memset(k, 0, sizeof(*k));
+	k->fs = fs;
+	k->fd[0] = k->fd[1] = -1;
+	if (a)
+		err = node_fd(fs, a, &k->fd[0], &k->temp[0]);
+	if (!err && b)
+		err = node_fd(fs, b, &k->fd[1], &k->temp[1]);
+	if (!err && as_caller)
+		err = creds_enter(fs, req, &k->c);
+	return err;
+}
+
+static void call_end(struct call *k)
+{
+	int i;
+
+	creds_leave(k->fs, &k->c);
+	for (i = 0; i < 2; i++)
+		if (k->temp[i])
+			close(k->fd[i]);
+	k->temp[0] = k->temp[1] = false;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -510,12 +648,12 @@ static void pt_lookup(struct furi_req *req, uint64_t parent, const char *name)
 {
 	struct passthrough *fs = req_fs(req);
 	struct furi_entry e;
-	struct creds c = { .switched = false };
-	int err = creds_enter(fs, req, &c);
+	struct call k;
+	int err = call_begin(&k, req, node_of(fs, parent), NULL, true);
 
 	if (!err)
-		err = do_lookup(fs, node_of(fs, parent), name, &e);
-	creds_leave(fs, &c);
+		err = do_lookup(fs, k.fd[0], name, &e);
+	call_end(&k);
 	if (err == ENOENT && fs->negative_timeout > 0) {
 		/* Node id 0 with a timeout: the kernel caches that the name is absent. */
 		memset(&e, 0, sizeof(e));
@@ -545,31 +683,30 @@ static void make_node(struct furi_req *req, uint64_t parent, const char *name,
 		      const struct mk_args *a)
 {
 	struct passthrough *fs = req_fs(req);
-	struct pnode *dir = node_of(fs, parent);
 	struct furi_entry e;
-	struct creds c = { .switched = false };
+	struct call k;
 	int r, err;
 
 	if (bad_name(name)) {
 		furi_reply_err(req, EINVAL);
 		return;
 	}
-	err = creds_enter(fs, req, &c);
+	err = call_begin(&k, req, node_of(fs, parent), NULL, true);
 	if (!err) {
 		switch (a->kind) {
 		case MK_NOD:
-			r = mknodat(dir->fd, name, creation_mode(req, a->mode), a->rdev);
+			r = mknodat(k.fd[0], name, creation_mode(req, a->mode), a->rdev);
 			break;
 		case MK_DIR:
-			r = mkdirat(dir->fd, name, creation_mode(req, a->mode));
+			r = mkdirat(k.fd[0], name, creation_mode(req, a->mode));
 			break;
 		default:
-			r = symlinkat(a->target, dir->fd, name);
+			r = symlinkat(a->target, k.fd[0], name);
 			break;
 		}
-		err = r ? errno : do_lookup(fs, dir, name, &e);
+		err = r ? errno : do_lookup(fs, k.fd[0], name, &e);
 	}
-	creds_leave(fs, &c);
+	call_end(&k);
 	reply_entry(req, err, &e);
 }
 
@@ -599,9 +736,8 @@ static void pt_symlink(struct furi_req *req, uint64_t parent, const char *name,
 static void pt_link(struct furi_req *req, uint64_t ino, uint64_t newparent, const char *newname)
 {
 	struct passthrough *fs = req_fs(req);
-	struct pnode *n = node_of(fs, ino), *dir = node_of(fs, newparent);
 	struct furi_entry e;
-	struct creds c = { .switched = false };
+	struct call k;
 	char path[64];
 	int err;
 
@@ -609,36 +745,74 @@ static void pt_link(struct furi_req *req, uint64_t ino, uint64_t newparent, cons
 		furi_reply_err(req, EINVAL);
 		return;
 	}
-	err = creds_enter(fs, req, &c);
+	err = call_begin(&k, req, node_of(fs, ino), node_of(fs, newparent), true);
 	if (!err) {
 		/*
 		 * linkat(AT_EMPTY_PATH) wants CAP_DAC_READ_SEARCH, which a
 		 * caller's fsuid drops; the /proc link is open to every caller.
 		 */
-		fd_path(path, sizeof(path), n->fd);
-		if (linkat(AT_FDCWD, path, dir->fd, newname, AT_SYMLINK_FOLLOW))
+		fd_path(path, sizeof(path), k.fd[0]);
+		if (linkat(AT_FDCWD, path, k.fd[1], newname, AT_SYMLINK_FOLLOW))
 			err = errno;
 		else
-			err = do_lookup(fs, dir, newname, &e);
+			err = do_lookup(fs, k.fd[1], newname, &e);
 	}
-	creds_leave(fs, &c);
+	call_end(&k);
 	reply_entry(req, err, &e);
+}
+
+/*
+ * An unlinked inode the kernel still knows (an open file, a cwd) must stay
+ * on the source as it does for a local process: a node that only has a
+ * handle gets a descriptor before its name goes. Called with server
+ * credentials; a name that is not there, or not known, needs nothing.
+ */
+static void pin_before_remove(struct passthrough *fs, int dirfd, const char *name)
+{
+	struct stat st;
+	struct pnode *n;
+	struct shard *s;
+	uint64_t h;
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (stat_fd(fd, &st)) {
+		close(fd);
+		return;
+	}
+	h = key_hash(st.st_dev, st.st_ino);
+	s = shard_of(fs, h);
+	pthread_mutex_lock(&s->lock);
+	n = shard_find(s, h, st.st_dev, st.st_ino);
+	if (n && n->fd < 0 && node_is(n, fd)) {
+		__atomic_store_n(&n->fd, fd, __ATOMIC_RELEASE);
+		atomic_fetch_add(&fs->node_fds, 1);
+		fd = -1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (fd >= 0)
+		close(fd);
 }
 
 static void remove_name(struct furi_req *req, uint64_t parent, const char *name, int flags)
 {
 	struct passthrough *fs = req_fs(req);
-	struct creds c = { .switched = false };
+	struct call k;
 	int err;
 
 	if (bad_name(name)) {
 		furi_reply_err(req, EINVAL);
 		return;
 	}
-	err = creds_enter(fs, req, &c);
-	if (!err && unlinkat(node_of(fs, parent)->fd, name, flags))
+	err = call_begin(&k, req, node_of(fs, parent), NULL, false);
+	if (!err && atomic_load(&fs->node_fds) >= fs->max_node_fds)
+		pin_before_remove(fs, k.fd[0], name);
+	if (!err)
+		err = creds_enter(fs, req, &k.c);
+	if (!err && unlinkat(k.fd[0], name, flags))
 		err = errno;
-	creds_leave(fs, &c);
+	call_end(&k);
 	furi_reply_err(req, err);
 }
 
@@ -656,28 +830,38 @@ static void pt_rename(struct furi_req *req, uint64_t parent, const char *name,
 		      uint64_t newparent, const char *newname, unsigned flags)
 {
 	struct passthrough *fs = req_fs(req);
-	struct creds c = { .switched = false };
+	struct call k;
 	int err;
 
 	if (bad_name(name) || bad_name(newname)) {
 		furi_reply_err(req, EINVAL);
 		return;
 	}
-	err = creds_enter(fs, req, &c);
-	if (!err && renameat2(node_of(fs, parent)->fd, name, node_of(fs, newparent)->fd,
-			      newname, flags))
+	err = call_begin(&k, req, node_of(fs, parent), node_of(fs, newparent), false);
+	/* A replaced target may lose its last name. */
+	if (!err && !(flags & RENAME_EXCHANGE) &&
+	    atomic_load(&fs->node_fds) >= fs->max_node_fds)
+		pin_before_remove(fs, k.fd[1], newname);
+	if (!err)
+		err = creds_enter(fs, req, &k.c);
+	if (!err && renameat2(k.fd[0], name, k.fd[1], newname, flags))
 		err = errno;
-	creds_leave(fs, &c);
+	call_end(&k);
 	furi_reply_err(req, err);
 }
 
 static void pt_readlink(struct furi_req *req, uint64_t ino)
 {
 	char buf[PATH_MAX + 1];
-	ssize_t n = readlinkat(node_of(req_fs(req), ino)->fd, "", buf, sizeof(buf) - 1);
+	struct call k;
+	ssize_t n = -1;
+	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, false);
 
-	if (n < 0) {
-		furi_reply_err(req, errno);
+	if (!err && (n = readlinkat(k.fd[0], "", buf, sizeof(buf) - 1)) < 0)
+		err = errno;
+	call_end(&k);
+	if (err) {
+		furi_reply_err(req, err);
 		return;
 	}
 	buf[n] = '\0';
@@ -692,13 +876,18 @@ static void pt_getattr(struct furi_req *req, uint64_t ino, const uint64_t *fh)
 {
 	struct passthrough *fs = req_fs(req);
 	struct stat st;
+	struct call k;
 	int err;
 
 	/* A stat needs no permission on the object itself: no credential switch. */
-	if (fh && node_of(fs, ino)->type == S_IFREG)
+	if (fh && node_of(fs, ino)->type == S_IFREG) {
 		err = fstat(pfile_of(*fh)->fd, &st) ? errno : 0;
-	else
-		err = stat_fd(node_of(fs, ino)->fd, &st);
+	} else {
+		err = call_begin(&k, req, node_of(fs, ino), NULL, false);
+		if (!err)
+			err = stat_fd(k.fd[0], &st);
+		call_end(&k);
+	}
 	if (err)
 		furi_reply_err(req, err);
 	else
@@ -727,7 +916,7 @@ static void kill_privs(int fd)
 			 strerror(errno));
 }
 
-static int set_times(struct pnode *n, int fd, const struct furi_setattr *a)
+static int set_times(int pfd, int fd, const struct furi_setattr *a)
 {
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
 
@@ -741,28 +930,27 @@ static int set_times(struct pnode *n, int fd, const struct furi_setattr *a)
 		ts[1] = a->mtime;
 	if (fd >= 0)
 		return futimens(fd, ts) ? errno : 0;
-	return utimensat(n->fd, "", ts, AT_EMPTY_PATH) ? errno : 0;
+	return utimensat(pfd, "", ts, AT_EMPTY_PATH) ? errno : 0;
 }
 
-static int set_mode(struct passthrough *fs, struct pnode *n, int fd, mode_t mode)
+static int set_mode(struct pnode *n, int pfd, int fd, mode_t mode)
 {
 	char path[64];
 
 	if (fd >= 0)
 		return fchmod(fd, mode) ? errno : 0;
-	if (!syscall(SYS_fchmodat2, n->fd, "", mode, AT_EMPTY_PATH))
+	if (!syscall(SYS_fchmodat2, pfd, "", mode, AT_EMPTY_PATH))
 		return 0;
 	if (errno != ENOSYS && errno != EINVAL)
 		return errno;
 	/* Before Linux 6.6: through /proc (not for symlinks, which have no mode to set). */
 	if (n->type == S_IFLNK)
 		return EOPNOTSUPP;
-	fd_path(path, sizeof(path), n->fd);
-	(void)fs;
+	fd_path(path, sizeof(path), pfd);
 	return chmod(path, mode) ? errno : 0;
 }
 
-static int set_size(struct passthrough *fs, struct pnode *n, int fd, uint64_t size)
+static int set_size(int pfd, int fd, uint64_t size)
 {
 	char path[64];
 
@@ -770,9 +958,8 @@ static int set_size(struct passthrough *fs, struct pnode *n, int fd, uint64_t si
 		return EFBIG;
 	if (fd >= 0)
 		return ftruncate(fd, (off_t)size) ? errno : 0;
-	(void)fs;
 	/* truncate(2) checks write permission, as the caller's truncate() did. */
-	fd_path(path, sizeof(path), n->fd);
+	fd_path(path, sizeof(path), pfd);
 	return truncate(path, (off_t)size) ? errno : 0;
 }
 
@@ -793,38 +980,38 @@ static bool times_as_server(const struct furi_setattr *a)
 	return (a->valid & FURI_SET_CTIME) && (a->valid & SET_TIMES);
 }
 
-static bool mode_as_server(struct pnode *n, const struct furi_setattr *a)
+static bool mode_as_server(struct pnode *n, int pfd, const struct furi_setattr *a)
 {
 	struct stat st;
 
-	if (!(a->valid & FURI_SET_MODE) || n->type != S_IFREG || stat_fd(n->fd, &st))
+	if (!(a->valid & FURI_SET_MODE) || n->type != S_IFREG || stat_fd(pfd, &st))
 		return false;
 	return (st.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID)) == (a->mode & 07777) &&
 	       (st.st_mode & 07777) != (a->mode & 07777);
 }
 
-static int apply_setattr(struct passthrough *fs, struct pnode *n, const struct furi_setattr *a,
-			 bool mode_done, bool times_done)
+static int apply_setattr(struct passthrough *fs, struct pnode *n, int pfd,
+			 const struct furi_setattr *a, bool mode_done, bool times_done)
 {
 	int fd = a->has_fh && n->type == S_IFREG ? pfile_of(a->fh)->fd : -1;
 	int err = 0;
 
 	if ((a->valid & FURI_SET_MODE) && !mode_done)
-		err = set_mode(fs, n, fd, a->mode & 07777);
+		err = set_mode(n, pfd, fd, a->mode & 07777);
 	if (!err && (a->valid & (FURI_SET_UID | FURI_SET_GID)) &&
-	    fchownat(n->fd, "", (a->valid & FURI_SET_UID) ? a->uid : (uid_t)-1,
+	    fchownat(pfd, "", (a->valid & FURI_SET_UID) ? a->uid : (uid_t)-1,
 		     (a->valid & FURI_SET_GID) ? a->gid : (gid_t)-1,
 		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		err = errno;
 	if (!err && (a->valid & FURI_SET_SIZE))
-		err = set_size(fs, n, fd, a->size);
+		err = set_size(pfd, fd, a->size);
 	if (!err && (a->valid & FURI_SET_KILL_SUIDGID) && n->type == S_IFREG) {
 		/* A truncate by the caller already did it on the source; this covers root without CAP_FSETID. */
 		char name[32];
 		int wfd = fd;
 
 		if (wfd < 0) {
-			fd_name(name, sizeof(name), n->fd);
+			fd_name(name, sizeof(name), pfd);
 			wfd = openat(fs->proc_fd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		}
 		if (wfd >= 0) {
@@ -834,7 +1021,7 @@ static int apply_setattr(struct passthrough *fs, struct pnode *n, const struct f
 		}
 	}
 	if (!err && (a->valid & SET_TIMES) && !times_done)
-		err = set_times(n, fd, a);
+		err = set_times(pfd, fd, a);
 	return err;
 }
 
@@ -843,22 +1030,23 @@ static void pt_setattr(struct furi_req *req, uint64_t ino, const struct furi_set
 	struct passthrough *fs = req_fs(req);
 	struct pnode *n = node_of(fs, ino);
 	int fd = a->has_fh && n->type == S_IFREG ? pfile_of(a->fh)->fd : -1;
-	bool mode_srv = mode_as_server(n, a), times_srv = times_as_server(a);
+	bool mode_srv = false, times_srv = times_as_server(a);
 	struct stat st;
-	struct creds c = { .switched = false };
-	int err = 0;
+	struct call k;
+	int err = call_begin(&k, req, n, NULL, false);
 
-	if (mode_srv)
-		err = set_mode(fs, n, fd, a->mode & 07777);
+	if (!err && (mode_srv = mode_as_server(n, k.fd[0], a)))
+		err = set_mode(n, k.fd[0], fd, a->mode & 07777);
 	if (!err)
-		err = creds_enter(fs, req, &c);
+		err = creds_enter(fs, req, &k.c);
 	if (!err)
-		err = apply_setattr(fs, n, a, mode_srv, times_srv);
-	creds_leave(fs, &c);
+		err = apply_setattr(fs, n, k.fd[0], a, mode_srv, times_srv);
+	creds_leave(fs, &k.c);
 	if (!err && times_srv)
-		err = set_times(n, fd, a);
+		err = set_times(k.fd[0], fd, a);
 	if (!err)
-		err = stat_fd(n->fd, &st);
+		err = stat_fd(k.fd[0], &st);
+	call_end(&k);
 	if (err)
 		furi_reply_err(req, err);
 	else
@@ -867,24 +1055,27 @@ static void pt_setattr(struct furi_req *req, uint64_t ino, const struct furi_set
 
 static void pt_access(struct furi_req *req, uint64_t ino, int mask)
 {
-	struct passthrough *fs = req_fs(req);
-	struct creds c = { .switched = false };
-	int err = creds_enter(fs, req, &c);
+	struct call k;
+	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
 
 	/* AT_EACCESS: judge by the fsuid we switched to, not the real uid. */
-	if (!err && syscall(SYS_faccessat2, node_of(fs, ino)->fd, "", mask,
-			    AT_EACCESS | AT_EMPTY_PATH))
+	if (!err && syscall(SYS_faccessat2, k.fd[0], "", mask, AT_EACCESS | AT_EMPTY_PATH))
 		err = errno;
-	creds_leave(fs, &c);
+	call_end(&k);
 	furi_reply_err(req, err);
 }
 
 static void pt_statfs(struct furi_req *req, uint64_t ino)
 {
 	struct statvfs st;
+	struct call k;
+	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, false);
 
-	if (fstatvfs(node_of(req_fs(req), ino)->fd, &st))
-		furi_reply_err(req, errno);
+	if (!err && fstatvfs(k.fd[0], &st))
+		err = errno;
+	call_end(&k);
+	if (err)
+		furi_reply_err(req, err);
 	else
 		furi_reply_statfs(req, &st);
 }
@@ -901,17 +1092,16 @@ static void pt_statfs(struct furi_req *req, uint64_t ino)
 static void pt_setxattr(struct furi_req *req, uint64_t ino, const char *name,
 			const void *value, size_t size, int flags, unsigned setxattr_flags)
 {
-	struct passthrough *fs = req_fs(req);
 	char path[64];
-	struct creds c = { .switched = false };
-	int err = creds_enter(fs, req, &c);
+	struct call k;
+	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
 
 	/* ACL_KILL_SGID: the source clears sgid itself, judging the caller we run as. */
 	(void)setxattr_flags;
-	fd_path(path, sizeof(path), node_of(fs, ino)->fd);
+	fd_path(path, sizeof(path), k.fd[0]);
 	if (!err && setxattr(path, name, value, size, flags))
 		err = errno;
-	creds_leave(fs, &c);
+	call_end(&k);
 	furi_reply_err(req, err);
 }
 
@@ -927,50 +1117,47 @@ static void xattr_reply(struct furi_req *req, ssize_t n, int err, size_t size)
 
 static void pt_getxattr(struct furi_req *req, uint64_t ino, const char *name, size_t size)
 {
-	struct passthrough *fs = req_fs(req);
 	char path[64];
-	struct creds c = { .switched = false };
+	struct call k;
 	ssize_t n = -1;
-	int err = creds_enter(fs, req, &c);
+	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
 
-	fd_path(path, sizeof(path), node_of(fs, ino)->fd);
+	fd_path(path, sizeof(path), k.fd[0]);
 	/* name may live in the reply area: the kernel reads it before writing the value. */
 	if (!err) {
 		n = getxattr(path, name, size ? furi_req_payload(req, NULL) : NULL, size);
 		err = n < 0 ? errno : 0;
 	}
-	creds_leave(fs, &c);
+	call_end(&k);
 	xattr_reply(req, n, err, size);
 }
 
 static void pt_listxattr(struct furi_req *req, uint64_t ino, size_t size)
 {
-	struct passthrough *fs = req_fs(req);
 	char path[64];
-	struct creds c = { .switched = false };
+	struct call k;
 	ssize_t n = -1;
-	int err = creds_enter(fs, req, &c);
+	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
 
-	fd_path(path, sizeof(path), node_of(fs, ino)->fd);
+	fd_path(path, sizeof(path), k.fd[0]);
 	if (!err) {
 		n = listxattr(path, size ? furi_req_payload(req, NULL) : NULL, size);
 		err = n < 0 ? errno : 0;
 	}
-	creds_leave(fs, &c);
+	call_end(&k);
 	xattr_reply(req, n, err, size);
 }
 
 static void pt_removexattr(struct furi_req *req, uint64_t ino, const char *name)
 {
-	struct passthrough *fs = req_fs(req);
 	char path[64];
-	struct creds c = { .switched = false };
-	int err = creds_enter(fs, req, &c);
+	struct call k;
+	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
 
-	fd_path(path, sizeof(path), node_of(fs, ino)->fd);
+	fd_path(path, sizeof(path), k.fd[0]);
 	if (!err && removexattr(path, name))
 		err = errno;
-	creds_leave(fs, &c);
+	call_end(&k);
 	furi_reply_err(req, err);
 }
 
@@ -1141,21 +1328,21 @@ static void pt_open(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 	struct pnode *n = node_of(fs, ino);
 	int flags = source_flags(fs, fo->flags);
 	char name[32];
-	struct creds c = { .switched = false };
-	int fd = -1, err = creds_enter(fs, req, &c);
+	struct call k;
+	int fd = -1, err = call_begin(&k, req, n, NULL, true);
 
-	fd_name(name, sizeof(name), n->fd);
+	fd_name(name, sizeof(name), k.fd[0]);
 	if (!err) {
 		fd = openat(fs->proc_fd, name, flags);
 		if (fd < 0 && errno == EACCES && fs->writeback &&
 		    (fo->flags & O_ACCMODE) == O_WRONLY)
-			fd = open_write_only_fallback(fs, name, flags, &c);
+			fd = open_write_only_fallback(fs, name, flags, &k.c);
 		else if (fd < 0)
 			fd = -errno;
 		if (fd < 0)
 			err = note_errno(fs, -fd);
 	}
-	creds_leave(fs, &c);
+	call_end(&k);
 	if (!err && fo->kill_suidgid)
 		kill_privs(fd);
 	if (!err)
@@ -1184,27 +1371,27 @@ static void open_new(struct furi_req *req, uint64_t parent, const char *name, mo
 		     struct furi_open *fo)
 {
 	struct passthrough *fs = req_fs(req);
-	struct pnode *dir = node_of(fs, parent), *n = NULL;
+	struct pnode *n = NULL;
 	int flags = source_flags(fs, fo->flags);
 	struct furi_entry e;
-	struct creds c = { .switched = false };
+	struct call k;
 	int fd = -1, err;
 
 	if (name && bad_name(name)) {
 		furi_reply_err(req, EINVAL);
 		return;
 	}
-	err = creds_enter(fs, req, &c);
+	err = call_begin(&k, req, node_of(fs, parent), NULL, true);
 	if (!err) {
 		mode = creation_mode(req, mode);
 		if (name)
-			fd = openat(dir->fd, name, flags | O_CREAT | (fo->flags & O_EXCL), mode);
+			fd = openat(k.fd[0], name, flags | O_CREAT | (fo->flags & O_EXCL), mode);
 		else
-			fd = openat(dir->fd, ".", flags | O_TMPFILE, mode);
+			fd = openat(k.fd[0], ".", flags | O_TMPFILE, mode);
 		if (fd < 0)
 			err = note_errno(fs, errno);
 	}
-	creds_leave(fs, &c);
+	call_end(&k);
 	if (!err)
 		err = created_entry(fs, fd, &n, &e);
 	if (!err) {
@@ -1359,18 +1546,18 @@ static void pt_opendir(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 	struct passthrough *fs = req_fs(req);
 	struct pdir *d = calloc(1, sizeof(*d));
 	char name[32];
-	struct creds c = { .switched = false };
+	struct call k;
 	int fd = -1, err;
 
 	if (!d) {
 		furi_reply_err(req, ENOMEM);
 		return;
 	}
-	err = creds_enter(fs, req, &c);
-	fd_name(name, sizeof(name), node_of(fs, ino)->fd);
+	err = call_begin(&k, req, node_of(fs, ino), NULL, true);
+	fd_name(name, sizeof(name), k.fd[0]);
 	if (!err && (fd = openat(fs->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		err = note_errno(fs, errno);
-	creds_leave(fs, &c);
+	call_end(&k);
 	if (!err && !(d->dp = fdopendir(fd))) {
 		err = errno;
 		close(fd);
@@ -1396,13 +1583,13 @@ static bool is_dot(const char *name)
  * caller may not look up go without attributes (node id 0), which the
  * kernel takes as a plain entry. Returns false if it did not fit.
  */
-static bool add_plus(struct passthrough *fs, struct furi_dirbuf *db, struct pnode *dir,
+static bool add_plus(struct passthrough *fs, struct furi_dirbuf *db, int dirfd,
 		     const struct dirent *de)
 {
 	struct furi_entry e;
 	bool ok;
 
-	if (is_dot(de->d_name) || do_lookup(fs, dir, de->d_name, &e)) {
+	if (is_dot(de->d_name) || do_lookup(fs, dirfd, de->d_name, &e)) {
 		memset(&e, 0, sizeof(e));
 		e.attr.st_ino = de->d_ino;
 		e.attr.st_mode = (mode_t)DTTOIF(de->d_type);
@@ -1420,9 +1607,9 @@ static void read_dir(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_t o
 	struct passthrough *fs = req_fs(req);
 	struct pdir *d = pdir_of(fh);
 	struct furi_dirbuf db;
-	struct creds c = { .switched = false };
+	struct call k;
 	/* Plain readdir asks nothing of the source that the open did not. */
-	int err = plus ? creds_enter(fs, req, &c) : 0;
+	int err = call_begin(&k, req, plus ? node_of(fs, ino) : NULL, NULL, plus);
 
 	pthread_mutex_lock(&d->lock);
 	if ((long)off != d->offset) {
@@ -1444,7 +1631,7 @@ static void read_dir(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_t o
 			}
 		}
 		if (plus)
-			ok = add_plus(fs, &db, node_of(fs, ino), d->entry);
+			ok = add_plus(fs, &db, k.fd[0], d->entry);
 		else
 			ok = furi_dirbuf_add(&db, d->entry->d_name, d->entry->d_ino,
 					     (mode_t)DTTOIF(d->entry->d_type),
@@ -1455,7 +1642,7 @@ static void read_dir(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_t o
 		d->entry = NULL;
 	}
 	pthread_mutex_unlock(&d->lock);
-	creds_leave(fs, &c);
+	call_end(&k);
 	if (err)
 		furi_reply_err(req, err);
 	else
@@ -1662,6 +1849,7 @@ static void *pt_alloc(void)
 	}
 	pthread_mutex_init(&fs->backing_lock, NULL);
 	fs->root.fd = -1;
+	fs->mount_fd = -1;
 	fs->proc_fd = -1;
 	fs->attr_timeout = DEFAULT_TIMEOUT;
 	fs->entry_timeout = DEFAULT_TIMEOUT;
@@ -1673,7 +1861,7 @@ static void *pt_alloc(void)
  * Every node the kernel caches holds a descriptor: take the hard limit (as
  * root, first raise it to what the system allows).
  */
-static int raise_fd_limit(char *err, size_t errlen)
+static int raise_fd_limit(struct passthrough *fs, char *err, size_t errlen)
 {
 	struct rlimit rl;
 	unsigned long long nr_open = 0;
@@ -1702,7 +1890,27 @@ static int raise_fd_limit(char *err, size_t errlen)
 			return -errno;
 		}
 	}
+	/* A quarter stays for open files, directories and handles reopened for a call. */
+	fs->max_node_fds = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)LONG_MAX / 4
+			   ? LONG_MAX / 4 : (long)rl.rlim_cur / 4 * 3;
 	return 0;
+}
+
+/*
+ * For nodes beyond max_node_fds: file handles on the source's mount, which
+ * open_by_handle_at resolves through a real (not O_PATH) descriptor there.
+ * Without handle support every node keeps its descriptor.
+ */
+static void source_mount(struct passthrough *fs)
+{
+	struct file_handle *h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
+
+	if (!h)
+		return;
+	h->handle_bytes = MAX_HANDLE_SZ;
+	if (!name_to_handle_at(fs->root.fd, "", h, &fs->mount_id, AT_EMPTY_PATH))
+		fs->mount_fd = open(fs->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(h);
 }
 
 static int open_source(struct passthrough *fs, const char *arg, char *err, size_t errlen)
@@ -1743,6 +1951,7 @@ static int open_source(struct passthrough *fs, const char *arg, char *err, size_
 		return -errno;
 	}
 	fs->root.fd = fd;
+	source_mount(fs);
 	fs->root.dev = st.st_dev;
 	fs->root.ino = st.st_ino;
 	fs->root.type = S_IFDIR;
@@ -1805,7 +2014,7 @@ static int pt_prepare(void *fsp, char **args, const char *mountpoint, struct fur
 	if (!r)
 		r = check_mountpoint(fs, mountpoint, err, errlen);
 	if (!r)
-		r = raise_fd_limit(err, errlen);
+		r = raise_fd_limit(fs, err, errlen);
 	if (!r)
 		r = server_identity(fs, err, errlen);
 	if (r)
@@ -1856,8 +2065,7 @@ static void pt_free(void *fsp)
 
 			for (; n; n = next) {
 				next = n->hnext;
-				close(n->fd);
-				free(n);
+				node_free(fs, n);
 			}
 		}
 		free(s->buckets);
@@ -1867,6 +2075,8 @@ static void pt_free(void *fsp)
 		close(fs->root.fd);
 	if (fs->proc_fd >= 0)
 		close(fs->proc_fd);
+	if (fs->mount_fd >= 0)
+		close(fs->mount_fd);
 	pthread_mutex_destroy(&fs->backing_lock);
 	free(fs->server_groups);
 	free(fs);

@@ -38,4 +38,8 @@ run_fs() {
 # memfs: everything but POSIX ACLs (it does not enable them).
 run_fs memfs-uring uring -acl memfs
 run_fs memfs-legacy legacy -acl memfs
+# passthrough: every feature, ACLs included (the source, on the ext4 of /tmp
+# under T_DIR, stores them and passthrough enables them).
+run_fs passthrough-uring uring all passthrough "$(t_mkdir passthrough-uring-src)"
+run_fs passthrough-legacy legacy all passthrough "$(t_mkdir passthrough-legacy-src)"
 t_done
