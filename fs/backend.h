@@ -27,6 +27,11 @@ void backend_fsync(struct furi_req *req, int fd, bool datasync);
 void backend_fallocate(struct furi_req *req, int fd, int mode, uint64_t off, uint64_t len);
 /* SEEK_DATA / SEEK_HOLE from the backing file's own extents. */
 void backend_lseek(struct furi_req *req, int fd, uint64_t off, int whence);
+/*
+ * COPY_FILE_RANGE: on the io_uring transport a helper thread copies and
+ * replies (there is no io_uring opcode for it); the descriptors must stay
+ * open until the reply, as they do for a request's file handles.
+ */
 void backend_copy_file_range(struct furi_req *req, int fd_in, uint64_t off_in, int fd_out,
 			     uint64_t off_out, uint64_t len, unsigned flags);
 
