@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,67 @@ static int check_opt_value(const char *what, const char *v, char *err, size_t er
 	return 0;
 }
 
+/*
+ * Resolve the symlinks of an absolute, clean path as the kernel will at
+ * mount time (/proc/self/mountinfo shows the result), without touching the
+ * inode of the last component: stat() of a FUSE mountpoint asks its server,
+ * and a server that hangs would hang us. realpath() of the parent, then
+ * readlink() of the last component, which sends no request. A path that
+ * does not resolve stays as it is.
+ */
+static void resolve_path(char *path, size_t len)
+{
+	char dir[PATH_MAX], target[PATH_MAX], joined[PATH_MAX * 2 + 2];
+	int hops;
+
+	for (hops = 0; hops < 40; hops++) {
+		char *slash = strrchr(path, '/'), *real;
+		ssize_t n;
+
+		if (!slash || !slash[1])
+			return;
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+		real = realpath(dir, NULL);
+		if (!real)
+			return;
+		snprintf(joined, sizeof(joined), "%s/%s", strcmp(real, "/") ? real : "", slash + 1);
+		free(real);
+		n = readlink(joined, target, sizeof(target) - 1);
+		if (n < 0) {
+			if (strlen(joined) < len)
+				strcpy(path, joined);
+			return;
+		}
+		target[n] = '\0';
+		if (target[0] == '/')
+			snprintf(joined, sizeof(joined), "%s", target);
+		else
+			snprintf(strrchr(joined, '/') + 1, PATH_MAX, "%s", target);
+		if (furi_path_absolute(joined, path, len))
+			return;
+	}
+}
+
+/* A furi status file names the FUSE mount major:minor, and its server is gone. */
+static bool furi_server_gone(const struct furi_mountinfo *mi)
+{
+	struct furi_status st;
+	char path[300];
+	bool gone = false;
+	int fd;
+
+	if (furi_status_path(path, sizeof(path), mi->major, mi->minor))
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (pread(fd, &st, sizeof(st), 0) == (ssize_t)sizeof(st) && st.magic == FURI_STATUS_MAGIC &&
+	    st.dev_major == mi->major && st.dev_minor == mi->minor)
+		gone = furi_process_start_time(st.pid) != st.start_time;
+	close(fd);
+	return gone;
+}
+
 static int check_mountpoint(struct furi_session *se, const char *mountpoint, char *err,
 			    size_t errlen)
 {
@@ -55,6 +117,17 @@ static int check_mountpoint(struct furi_session *se, const char *mountpoint, cha
 	r = furi_path_absolute(mountpoint, se->mountpoint, sizeof(se->mountpoint));
 	if (r)
 		return furi_seterr(err, errlen, -r, "mountpoint %s: %s", mountpoint, strerror(-r));
+	resolve_path(se->mountpoint, sizeof(se->mountpoint));
+	/* Before stat(): on a mount, stat() may wait for a server that hangs. */
+	if (furi_mountinfo_find(se->mountpoint, &mi) == 0) {
+		if (!strncmp(mi.fstype, "fuse", 4) && furi_server_gone(&mi))
+			return furi_seterr(err, errlen, ENOTCONN,
+					   "%s is a FUSE mount whose server has died (fix: umount %s)",
+					   se->mountpoint, se->mountpoint);
+		return furi_seterr(err, errlen, EBUSY,
+				   "%s is already a mountpoint (%s) (fix: umount %s, or use another directory)",
+				   se->mountpoint, mi.fstype, se->mountpoint);
+	}
 	if (stat(se->mountpoint, &st)) {
 		int e = errno;
 
@@ -73,22 +146,6 @@ static int check_mountpoint(struct furi_session *se, const char *mountpoint, cha
 		return furi_seterr(err, errlen, ENOTDIR,
 				   "mountpoint %s is not a directory (fix: give an existing directory)",
 				   se->mountpoint);
-	/*
-	 * The kernel resolves symlinks and /proc/self/mountinfo shows the result:
-	 * keep that path, or the mount is not found again (no status file, and
-	 * the unmount at SIGTERM is skipped as "not ours").
-	 */
-	{
-		char *real = realpath(se->mountpoint, NULL);
-
-		if (real && strlen(real) < sizeof(se->mountpoint))
-			strcpy(se->mountpoint, real);
-		free(real);
-	}
-	if (furi_mountinfo_find(se->mountpoint, &mi) == 0)
-		return furi_seterr(err, errlen, EBUSY,
-				   "%s is already a mountpoint (%s) (fix: umount %s, or use another directory)",
-				   se->mountpoint, mi.fstype, se->mountpoint);
 	se->root_mode = st.st_mode & S_IFMT;
 	return 0;
 }

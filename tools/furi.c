@@ -22,6 +22,7 @@
 
 #include "fs.h"
 #include "furi_cmd.h"
+#include "status.h"
 
 static const struct furi_fs_type *const fs_types[] = {
 	&furi_memfs_type,
@@ -369,15 +370,18 @@ static int cmd_mount(int argc, char **argv)
 		ma.type->free(ma.fs);
 		return FURI_EXIT_FAIL;
 	}
-	/* Symlinks resolved, as the kernel and /proc/self/mountinfo will show it. */
+	/*
+	 * Symlinks resolved, as the kernel and /proc/self/mountinfo will show it.
+	 * No stat() of a mountpoint that is already mounted: a hung FUSE server
+	 * would hang us (the library says it is busy).
+	 */
+	furi_cmd_resolve(abs, sizeof(abs));
 	{
-		char *real = realpath(abs, NULL);
+		struct furi_mountinfo mi;
 		struct stat st;
 
-		if (real && strlen(real) < sizeof(abs))
-			strcpy(abs, real);
-		free(real);
-		if (!stat(abs, &st) && S_ISREG(st.st_mode) && !takes_file_mountpoint(ma.type)) {
+		if (furi_mountinfo_find(abs, &mi) && !stat(abs, &st) && S_ISREG(st.st_mode) &&
+		    !takes_file_mountpoint(ma.type)) {
 			fprintf(stderr,
 				"furi: mountpoint %s is a regular file; %s needs a directory (fix: mkdir a directory and mount there)\n",
 				abs, ma.type->name);

@@ -59,7 +59,7 @@ void furi_cmd_status_usage(FILE *out)
  * readlink() of the last component sends nothing (a FUSE root is never a
  * symlink). An unresolvable path stays as it is.
  */
-static int resolve_symlinks(char *path, size_t len)
+int furi_cmd_resolve(char *path, size_t len)
 {
 	char dir[PATH_MAX], target[PATH_MAX], joined[PATH_MAX * 2 + 2];
 	int hops;
@@ -453,7 +453,7 @@ int furi_cmd_status(int argc, char **argv)
 		furi_cmd_die_usage("status", "expected: furi status MOUNTPOINT [--json]");
 	r = furi_path_absolute(argv[optind], mnt, sizeof(mnt));
 	if (!r)
-		r = resolve_symlinks(mnt, sizeof(mnt));
+		r = furi_cmd_resolve(mnt, sizeof(mnt));
 	if (r) {
 		fprintf(stderr, "furi: %s: %s (fix: give the path of a furi mountpoint)\n",
 			argv[optind], strerror(-r));

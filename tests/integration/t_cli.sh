@@ -196,6 +196,47 @@ else
 	t_not_ok dead/mount "mount failed: $FURI_MOUNT_LINE"
 fi
 
+# A hung server (SIGSTOPped): mounting on it again, directly or through a
+# symlink, fails at once instead of waiting in stat() for an answer that never
+# comes; furi status still answers (it sends no request).
+m=$(t_mkdir hung)
+ln -s hung "$T_DIR/hung-link"
+if furi_mount memfs "$m" -o transport=legacy; then
+	pid=$(server_pid "$m")
+	kill -STOP "$pid"
+	t_on_exit "kill -CONT $pid 2>/dev/null"
+	sleep 1.5	# past the 1 s attribute timeout: any stat() now needs the server
+	assert_fails_with hung 1 "$m is already a mountpoint (fuse.memfs)" "umount $m" "$FURI" mount memfs "$m"
+	assert_fails_with hung-fg 1 "$m is already a mountpoint (fuse.memfs)" "umount $m" "$FURI" mount memfs "$m" -f
+	assert_fails_with hung-link 1 "$m is already a mountpoint (fuse.memfs)" "umount $m" \
+		"$FURI" mount memfs "$T_DIR/hung-link"
+	assert_fails_with hung-helper 1 "$m is already a mountpoint (fuse.memfs)" "umount $m" \
+		"$HELPER" memfs "$m" -o rw
+	t_run "$FURI" status "$m" --json
+	assert_eq hung/status-answers "0 $pid" "$RC $(jq -r .pid <<<"$OUT" 2>/dev/null)"
+	t_run "$FURI" status "$T_DIR/hung-link"
+	assert_eq hung/status-through-link 0 "$RC"
+	kill -CONT "$pid"
+	echo alive >"$m/f" && assert_eq hung/serves-after-SIGCONT alive "$(cat "$m/f")"
+	furi_umount "$m"
+else
+	t_not_ok hung/mount "mount failed: $FURI_MOUNT_LINE"
+fi
+
+# A failure after the mount (io_uring required, a REGISTER refused): the
+# mount is taken down again and the server exits.
+if furi_uring_enabled; then
+	m=$(t_mkdir uring-required)
+	mount_fails uring-required 1 "io_uring was required (-o transport=uring) but" \
+		"FUSE_IO_URING_CMD_REGISTER failed" "$m" -- \
+		env FURI_FAULT=register:0 "$FURI" mount memfs "$m" -o transport=uring,queue_depth=4
+	mount_fails uring-required-fg 1 "io_uring was required (-o transport=uring) but" \
+		"FUSE_IO_URING_CMD_REGISTER failed" "$m" -- \
+		env FURI_FAULT=register:0 "$FURI" mount memfs "$m" -f -o transport=uring,queue_depth=4
+else
+	t_skip uring-required "enable_uring is N"
+fi
+
 # ---------------------------------------------------------------------------
 # Relative and symlinked mountpoints
 
