@@ -42,7 +42,8 @@ static int check_opt_value(const char *what, const char *v, char *err, size_t er
 {
 	if (v && strpbrk(v, ",\\ \t\n"))
 		return furi_seterr(err, errlen, EINVAL,
-				   "-o %s=%s: commas, spaces and backslashes are not allowed", what, v);
+				   "-o %s=%s: commas, spaces and backslashes are not allowed (fix: a %s without them)",
+				   what, v, what);
 	return 0;
 }
 

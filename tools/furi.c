@@ -364,9 +364,15 @@ static int cmd_mount(int argc, char **argv)
 	ma.cfg.status_name = ma.type->name;
 	for (i = 0; i < nopts; i++)
 		apply_options(&ma, opts[i]);
+	if (!*ma.pos[ma.npos - 1])
+		furi_cmd_die_usage(ma.type->name, "the mountpoint is an empty string");
 	r = furi_cmd_absolute(ma.pos[ma.npos - 1], abs, sizeof(abs));
+	if (r == -ENAMETOOLONG)
+		furi_cmd_die_usage("mount", "the mountpoint path is too long (%zu bytes, at most %zu)",
+				   strlen(ma.pos[ma.npos - 1]), sizeof(abs) - 1);
 	if (r) {
-		fprintf(stderr, "furi: bad mountpoint %s: %s\n", ma.pos[ma.npos - 1], strerror(-r));
+		fprintf(stderr, "furi: cannot use mountpoint %s: %s (fix: give an existing directory)\n",
+			ma.pos[ma.npos - 1], strerror(-r));
 		ma.type->free(ma.fs);
 		return FURI_EXIT_FAIL;
 	}

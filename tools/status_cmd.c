@@ -451,9 +451,14 @@ int furi_cmd_status(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		furi_cmd_die_usage("status", "expected: furi status MOUNTPOINT [--json]");
+	if (!*argv[optind])
+		furi_cmd_die_usage("status", "the mountpoint is an empty string");
 	r = furi_path_absolute(argv[optind], mnt, sizeof(mnt));
 	if (!r)
 		r = furi_cmd_resolve(mnt, sizeof(mnt));
+	if (r == -ENAMETOOLONG)
+		furi_cmd_die_usage("status", "the mountpoint path is too long (%zu bytes, at most %zu)",
+				   strlen(argv[optind]), sizeof(mnt) - 1);
 	if (r) {
 		fprintf(stderr, "furi: %s: %s (fix: give the path of a furi mountpoint)\n",
 			argv[optind], strerror(-r));

@@ -109,6 +109,15 @@ mount_fails mount-flag-with-value 2 "-o allow_other takes no value" "see: furi h
 	"$FURI" mount memfs "$d" -o allow_other=1
 mount_fails mount-memfs-opt 2 "bad value for -o size: 'lots'" "see: furi help memfs" "$d" -- \
 	"$FURI" mount memfs "$d" -o size=lots
+assert_fails_with mount-empty-mountpoint 2 "the mountpoint is an empty string" "see: furi help memfs" \
+	"$FURI" mount memfs ""
+long="$T_DIR/$(printf 'x%.0s' $(seq 1 1100))"
+assert_fails_with mount-long-mountpoint 2 "the mountpoint path is too long" "see: furi help mount" \
+	"$FURI" mount memfs "$long"
+assert_fails_with status-empty 2 "the mountpoint is an empty string" "see: furi help status" "$FURI" status ""
+assert_fails_with status-long 2 "the mountpoint path is too long" "see: furi help status" "$FURI" status "$long"
+mount_fails mount-fsname-space 1 "-o fsname=a b: commas, spaces and backslashes are not allowed" \
+	"fix: a fsname without them" "$d" -- "$FURI" mount memfs "$d" -o "fsname=a b"
 assert_fails_with status-noargs 2 "expected: furi status MOUNTPOINT" "see: furi help status" "$FURI" status
 assert_fails_with status-bad-flag 2 "unknown option '-x'" "see: furi help status" "$FURI" status -x "$d"
 assert_fails_with bench-bad-flag 2 "unknown option '--frob'" "see: furi help bench" "$FURI" bench --frob
