@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -229,7 +230,31 @@ static void tell_parent(int fd, bool ok, const char *line)
 	close(fd);
 }
 
-static int parent_wait(int fd, pid_t child)
+/*
+ * The server died after mounting but before it could report: take its
+ * dead mount down (lazily: nothing can be using it yet) so a failed
+ * furi mount leaves nothing behind. true when there was one.
+ */
+static bool remove_dead_mount(const char *mountpoint)
+{
+	struct furi_mountinfo mi;
+	pid_t pid;
+	int status;
+
+	if (furi_mountinfo_find(mountpoint, &mi) || strncmp(mi.fstype, "fuse", 4))
+		return false;
+	if (geteuid() == 0)
+		return umount2(mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW) == 0;
+	pid = fork();
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-u", "-z", "--", mountpoint, (char *)NULL);
+		_exit(127);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	       WEXITSTATUS(status) == 0;
+}
+
+static int parent_wait(int fd, pid_t child, const char *mountpoint)
 {
 	char buf[1024];
 	ssize_t n, used = 0;
@@ -240,8 +265,18 @@ static int parent_wait(int fd, pid_t child)
 	close(fd);
 	buf[used] = '\0';
 	if (used < 1) {
-		waitpid(child, &status, 0);
-		fprintf(stderr, "furi: the server exited during startup\n");
+		char how[64] = "";
+
+		if (waitpid(child, &status, 0) == child) {
+			if (WIFSIGNALED(status))
+				snprintf(how, sizeof(how), " (killed by signal %d, %s)", WTERMSIG(status),
+					 strsignal(WTERMSIG(status)));
+			else if (WIFEXITED(status))
+				snprintf(how, sizeof(how), " (exit status %d)", WEXITSTATUS(status));
+		}
+		fprintf(stderr,
+			"furi: the server exited during startup without a message%s%s (fix: run the same furi mount with -f to see its log)\n",
+			how, remove_dead_mount(mountpoint) ? "; its dead mount was taken down" : "");
 		return FURI_EXIT_FAIL;
 	}
 	fprintf(stderr, "furi: %s\n", buf + 1);
@@ -424,7 +459,7 @@ static int cmd_mount(int argc, char **argv)
 	}
 	if (pid > 0) {
 		close(pipefd[1]);
-		return parent_wait(pipefd[0], pid);
+		return parent_wait(pipefd[0], pid, ma.mountpoint);
 	}
 	close(pipefd[0]);
 	setsid();

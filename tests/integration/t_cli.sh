@@ -232,6 +232,25 @@ else
 	t_not_ok hung/mount "mount failed: $FURI_MOUNT_LINE"
 fi
 
+# The daemon dies before it reports (a shim makes openlog(), which only the
+# forked server calls, raise SIGSEGV): the waiting parent says how it died
+# and how to see more.
+m=$(t_mkdir crash)
+shim="$T_DIR/crash-shim.so"
+if printf '#include <signal.h>\nvoid openlog(const char *i, int o, int f) { (void)i; (void)o; (void)f; raise(SIGSEGV); }\n' |
+	cc -shared -fPIC -x c -o "$shim" - 2>/dev/null; then
+	mount_fails daemon-crash 1 "the server exited during startup without a message (killed by signal 11" \
+		"run the same furi mount with -f" "$m" -- env LD_PRELOAD="$shim" "$FURI" mount memfs "$m"
+	# Later: after mount(2), at the first thread (during INIT). The dead
+	# mount it leaves is taken down by the parent.
+	printf '#include <pthread.h>\n#include <signal.h>\nint pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*f)(void *), void *x) { (void)t; (void)a; (void)f; (void)x; raise(SIGSEGV); return -1; }\n' |
+		cc -shared -fPIC -x c -o "$shim" - 2>/dev/null
+	mount_fails daemon-crash-mounted 1 "(killed by signal 11, Segmentation fault); its dead mount was taken down" \
+		"run the same furi mount with -f" "$m" -- env LD_PRELOAD="$shim" "$FURI" mount memfs "$m"
+else
+	t_skip daemon-crash "no C compiler for the LD_PRELOAD shim"
+fi
+
 # A failure after the mount (io_uring required, a REGISTER refused): the
 # mount is taken down again and the server exits.
 if furi_uring_enabled; then
