@@ -145,7 +145,6 @@ static void usage_mount(FILE *out)
 			*fs_types[i]->args ? " " : "");
 	fprintf(out,
 "\n"
-"\n"
 "With mount(8) and /etc/fstab (through the helper /sbin/mount.fuse.furi):\n"
 "  mount -t fuse.furi [-o OPTS] FS MOUNTPOINT\n"
 "  mount -t fuse.furi -o source=ARG[,OPTS] FS MOUNTPOINT\n"
