@@ -217,8 +217,8 @@ static int load(const char *mnt, struct snapshot *snap, char *why, size_t whylen
 	}
 	if (fd < 0) {
 		snprintf(why, whylen,
-			 "%s is a FUSE mount without a furi status file (not served by furi, or its server has died; fix: umount %s)",
-			 mnt, mnt);
+			 "%s is a FUSE mount (%s, source %s) without a furi status file: another FUSE server serves it, or its furi server died before publishing one (fix: for a dead mount, umount %s)",
+			 mnt, mi.fstype, *mi.source ? mi.source : "none", mnt);
 		return -ENOENT;
 	}
 	if (fstat(fd, &sb) || (size_t)sb.st_size < sizeof(struct furi_status)) {

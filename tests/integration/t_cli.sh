@@ -314,6 +314,22 @@ fi
 # ---------------------------------------------------------------------------
 # furi status on what is not a furi mount
 
+# A FUSE mount without a status file (ours, with the file removed): the
+# message must not tell the user to unmount a healthy mount of another server
+# without saying when that is the fix.
+m=$(t_mkdir nostatus)
+if furi_mount memfs "$m" -o transport=legacy; then
+	pid=$(server_pid "$m")
+	majmin=$(awk -v m="$m" '$5 == m { split($3, d, ":"); print d[1] "-" d[2] }' /proc/self/mountinfo)
+	rm -f "/run/furi/$majmin.status"
+	assert_fails_with status-no-file 1 "$m is a FUSE mount (fuse.memfs, source memfs) without a furi status file" \
+		"fix: for a dead mount, umount $m" "$FURI" status "$m"
+	t_umount "$m"
+	t_wait_pid_exit "$pid" 10 && t_ok status-no-file/server-exits || t_not_ok status-no-file/server-exits "pid $pid"
+else
+	t_not_ok status-no-file/mount "mount failed: $FURI_MOUNT_LINE"
+fi
+
 d=$(t_mkdir plain-dir)
 assert_fails_with status-not-mountpoint 1 "$d is not a mountpoint" "findmnt -t fuse" "$FURI" status "$d"
 assert_fails_with status-missing 1 "$T_DIR/nothing-here does not exist" "findmnt -t fuse" "$FURI" status "$T_DIR/nothing-here"
