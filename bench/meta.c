@@ -348,7 +348,8 @@ int bench_rmtree(const char *path)
 
 	if (lstat(path, &st))
 		return errno == ENOENT ? 0 : -errno;
-	if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS))
+	/* FTW_MOUNT: never cross into a filesystem mounted below path. */
+	if (nftw(path, rm_one, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT))
 		return errno ? -errno : -EIO;
 	return 0;
 }

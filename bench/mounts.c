@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "meta.h"
 #include "mounts.h"
 #include "sys.h"
 
@@ -256,6 +257,16 @@ int bench_take_down(struct bench_place *p, const char *log_path, char *err, size
 	p->up = false;
 	if (!p->mnt[0])
 		return 0;	/* a native source directory: nothing mounted */
+	if (!bench_is_mounted(p->mnt, NULL)) {
+		/*
+		 * Someone else unmounted it (a test harness sweeping /tmp, an
+		 * admin): what the cells left landed in our own directory
+		 * below; remove it, staying on this filesystem.
+		 */
+		bench_str(err, errlen, "%s was no longer mounted at the end of the suite", p->mnt);
+		bench_rmtree(p->mnt);
+		return -1;
+	}
 	for (tries = 0; tries < 5 && r; tries++) {
 		r = umount_once(p->mnt, false, log_path);
 		if (r)

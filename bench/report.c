@@ -287,6 +287,8 @@ static void servers_table(FILE *out, const struct bench_run *run, const struct b
 			bench_str(tr, sizeof(tr), "FALLEN BACK to dev_fuse: %s", m->problem);
 		else if (!m->verified)
 			bench_str(tr, sizeof(tr), "UNEXPECTED %s: %s", m->transport, m->problem);
+		else if (m->problem[0])
+			bench_str(tr, sizeof(tr), "verified %s, then: %s", m->transport, m->problem);
 		else
 			bench_str(tr, sizeof(tr), "verified %s", m->transport);
 		fprintf(out, "| %s | ", var->label);

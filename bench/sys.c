@@ -370,6 +370,30 @@ void bench_enable_uring(char *buf, size_t len)
 	free(b);
 }
 
+bool bench_is_mounted(const char *path, const char *fstype_prefix)
+{
+	char *buf, *line, *save = NULL;
+	bool found = false;
+
+	if (bench_read_file("/proc/self/mountinfo", &buf, NULL))
+		return false;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char mnt[4096], fstype[64];
+		const char *dash = strstr(line, " - ");
+
+		/* id parent major:minor root MOUNTPOINT options ... - FSTYPE source opts */
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(dash + 3, "%63s", fstype) != 1)
+			continue;
+		if (strcmp(mnt, path))
+			continue;
+		/* The last mount on path is the one on top: keep scanning. */
+		found = !fstype_prefix || !strncmp(fstype, fstype_prefix, strlen(fstype_prefix));
+	}
+	free(buf);
+	return found;
+}
+
 int bench_mkdirs(const char *path, mode_t mode)
 {
 	char buf[4096], *p;

@@ -81,6 +81,13 @@ void bench_machine_info(struct bench_machine *m);
 /* "Y", "N", or "absent" (fuse not loaded, or a kernel without the parameter). */
 void bench_enable_uring(char *buf, size_t len);
 
+/*
+ * Whether something is mounted on path (an absolute, clean path without
+ * spaces), and if fstype_prefix is not NULL, with a type starting with it
+ * ("fuse", "tmpfs"). From /proc/self/mountinfo.
+ */
+bool bench_is_mounted(const char *path, const char *fstype_prefix);
+
 /* mkdir -p; 0 or -errno. */
 int bench_mkdirs(const char *path, mode_t mode);
 

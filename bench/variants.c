@@ -22,7 +22,7 @@ static const struct fs_entry {
 } fs_table[] = {
 	{ "memfs", ARG_NONE, NATIVE_TMPFS, NULL, "furi's in-memory POSIX filesystem" },
 	{ "nullfs", ARG_NONE, NATIVE_TMPFS, NULL, "furi's null filesystem (no storage work)" },
-	{ "passthrough", ARG_SOURCE_DIR, NATIVE_SOURCE, "passthrough",
+	{ "passthrough", ARG_SOURCE_DIR, NATIVE_SOURCE, "kernel_passthrough",
 	  "furi's passthrough of --source DIR" },
 	/*
 	 * image exports one image file per variant, kept under --source DIR
@@ -189,9 +189,10 @@ int bench_variants_build(struct bench_run *run, const char *fs_list, const char 
 		g->v[BENCH_LEGACY] = fuse_variant(run, e, source, BENCH_LEGACY, "legacy");
 		if (e->passthrough_opt) {
 			bench_str(label, sizeof(label), "%s passthrough", fs);
-			bench_str(opts, sizeof(opts), "%s", e->passthrough_opt);
+			/* Data bypasses the transport; metadata still goes over io_uring. */
+			bench_str(opts, sizeof(opts), "transport=uring,%s", e->passthrough_opt);
 			bench_str(desc, sizeof(desc), "%s with kernel passthrough (`-o %s`)", e->what,
-				 e->passthrough_opt);
+				 opts);
 			g->v[BENCH_PASSTHROUGH] = add_variant(run, label, fs, source,
 							      BENCH_PASSTHROUGH, opts, desc);
 		}

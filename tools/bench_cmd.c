@@ -263,6 +263,27 @@ static void take_snap(struct ctx *x, int v, struct snap *sn, const char *save)
 static void sample_fail(struct bench_sample *smp, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * The variant's mount must still be there: if something else unmounted it,
+ * a run would measure the directory underneath. The variant is then down
+ * for the rest of the suite, and the sample failed.
+ */
+static bool still_mounted(struct ctx *x, struct bench_suite *s, int v, struct bench_sample *smp)
+{
+	struct bench_place *p = &x->place[v];
+
+	if (!p->mnt[0] || bench_is_mounted(p->mnt, p->fuse ? "fuse" : p->tmpfs ? "tmpfs" : NULL))
+		return true;
+	sample_fail(smp, "%s is no longer mounted (unmounted by something else)", p->mnt);
+	bench_str(s->m[v].problem, sizeof(s->m[v].problem),
+		  "unmounted by something else during the suite; later cells not measured");
+	say(x, "%s: %s was unmounted by something else: not measured from here on", s->name,
+	    x->run->v[v].label);
+	p->up = false;
+	bench_rmtree(p->mnt);	/* what landed in our directory underneath */
+	return false;
+}
+
 static void sample_fail(struct bench_sample *smp, const char *fmt, ...)
 {
 	va_list ap;
@@ -314,6 +335,8 @@ static void run_sample(struct ctx *x, struct bench_suite *s, struct bench_cell *
 		sample_fail(smp, "command line too long");
 		return;
 	}
+	if (!still_mounted(x, s, v, smp))
+		return;
 	if (w->cold && (rc = bench_drop_caches())) {
 		sample_fail(smp, "drop_caches: %s", strerror(-rc));
 		return;
@@ -358,6 +381,8 @@ static void run_sample(struct ctx *x, struct bench_suite *s, struct bench_cell *
 	}
 	if (!steady)
 		take_snap(x, v, &b, sa);
+	if (!still_mounted(x, s, v, smp))
+		return;
 	if (x->place[v].fuse && x->place[v].pid > 0) {
 		double kb;
 
@@ -403,6 +428,10 @@ static void run_sample(struct ctx *x, struct bench_suite *s, struct bench_cell *
 		}
 	}
 	free(text);
+	if (x->place[v].fuse && smp->state == BENCH_OK && (!a.ok || !b.ok)) {
+		/* Without the server's own word, the numbers may not be this variant's. */
+		sample_fail(smp, "furi status unreadable around the run");
+	}
 	if (x->place[v].fuse) {
 		if (a.ok && b.ok && steady_ok) {
 			smp->requests = b.requests - a.requests;
