@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -174,13 +175,31 @@ static void pin_thread(struct uring_thread *t)
 		furi_dbg("uring thread %u: cannot pin: %s", t->index, strerror(errno));
 }
 
-/* Map and touch memory on this thread: first touch places it on our node. */
+#define HUGE_PAGE (2u << 20)
+
+/*
+ * Map and touch memory on this thread: first touch places it on our node.
+ * Large regions are 2 MiB aligned and asked for huge pages: the entries of a
+ * queue are touched in turn, and with 4 KiB pages each request would walk
+ * the page tables for a page no TLB still holds.
+ */
 static void *alloc_touched(size_t len)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t span = len >= HUGE_PAGE ? len + HUGE_PAGE : len;
+	char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
+	if (span != len) {
+		char *aligned = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+
+		if (aligned > p)
+			munmap(p, (size_t)(aligned - p));
+		if (aligned + len < p + span)
+			munmap(aligned + len, (size_t)(p + span - (aligned + len)));
+		p = aligned;
+		madvise(p, len, MADV_HUGEPAGE);	/* a hint: without THP it is 4 KiB pages */
+	}
 	if (madvise(p, len, MADV_POPULATE_WRITE))
 		memset(p, 0, len);
 	return p;
@@ -270,6 +289,7 @@ static int ring_setup(struct uring_thread *t)
 
 static void explain_setup_error(struct uring_thread *t, int r)
 {
+	struct rlimit rl;
 	unsigned disabled = 0;
 	FILE *f;
 
@@ -282,6 +302,12 @@ static void explain_setup_error(struct uring_thread *t, int r)
 		snprintf(t->why, sizeof(t->why),
 			 "io_uring is disabled by sysctl kernel.io_uring_disabled=%u (fix: sysctl -w kernel.io_uring_disabled=0)",
 			 disabled);
+	else if (r == -ENOMEM && geteuid() != 0 && getrlimit(RLIMIT_MEMLOCK, &rl) == 0 &&
+		 rl.rlim_cur != RLIM_INFINITY)
+		/* Without CAP_IPC_LOCK the kernel charges the rings to the user's memlock limit. */
+		snprintf(t->why, sizeof(t->why),
+			 "io_uring rings need locked memory and RLIMIT_MEMLOCK is %llu KiB (fix: ulimit -l unlimited, or raise memlock in /etc/security/limits.conf)",
+			 (unsigned long long)rl.rlim_cur / 1024);
 	else if (r == -ENOMEM)
 		snprintf(t->why, sizeof(t->why),
 			 "not enough memory for queue buffers (fix: a smaller -o queue_depth or -o max_write)");
