@@ -336,6 +336,16 @@ static void image_open(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 	 * kernel cached from an earlier open are still right.
 	 */
 	fo->keep_cache = 1;
+	/*
+	 * A client that opens with O_DIRECT wants no page cache: FOPEN_DIRECT_IO
+	 * sends its I/O straight here, without a page cache flush and
+	 * invalidation around each request, and parallel direct writes let
+	 * several writers submit under a shared inode lock, not the exclusive one.
+	 */
+	if (fo->flags & O_DIRECT) {
+		fo->direct_io = 1;
+		fo->parallel_direct_writes = 1;
+	}
 	fo->fh = 0;
 	furi_reply_open(req, fo);
 }
@@ -469,7 +479,8 @@ static void image_init(void *fs, struct furi_conn *conn)
 	 */
 	conn->want &= ~(FURI_CAP_AUTO_INVAL_DATA | FURI_CAP_READDIRPLUS |
 			FURI_CAP_READDIRPLUS_AUTO | FURI_CAP_POSIX_LOCKS | FURI_CAP_FLOCK_LOCKS);
-	conn->want |= FURI_CAP_ASYNC_READ | FURI_CAP_ASYNC_DIO;
+	/* mmap stays possible on a file opened O_DIRECT (direct_io, above). */
+	conn->want |= FURI_CAP_ASYNC_READ | FURI_CAP_ASYNC_DIO | FURI_CAP_DIRECT_IO_ALLOW_MMAP;
 	conn->time_gran = 1;
 }
 
@@ -872,6 +883,7 @@ const struct furi_fs_type furi_image_type = {
 	.nargs = 1,
 	.summary = "a raw disk image exported as one regular file (as QEMU's FUSE export)",
 	.help = image_help,
+	.file_mountpoint = true,
 	.alloc = image_alloc,
 	.set_option = image_set_option,
 	.prepare = image_prepare,
