@@ -15,6 +15,12 @@ struct furi_fs_type {
 	int nargs;		/* how many there are */
 	const char *summary;	/* one line for `furi help` */
 	const char *help;	/* the filesystem's own -o options and notes, man-page style */
+	/*
+	 * The mountpoint may be a regular file, whose place the root then takes
+	 * as a file. Directory-rooted filesystems must not: the kernel would
+	 * mount them and then answer EIO to everything.
+	 */
+	bool file_mountpoint;
 
 	/* Allocate the filesystem with its defaults; NULL on ENOMEM. */
 	void *(*alloc)(void);

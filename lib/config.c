@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mount.h>
 
 #include "internal.h"
 
@@ -76,6 +77,24 @@ static int set_flag(bool *field, const char *key, const char *val, char *err, si
 	return 0;
 }
 
+/* mount(8)'s generic options, as MS_* flags for mount(2). */
+static const struct {
+	const char *name;
+	unsigned long set, clear;
+} mount_flag_opts[] = {
+	{ "noatime", MS_NOATIME, MS_RELATIME | MS_STRICTATIME },
+	{ "relatime", MS_RELATIME, MS_NOATIME | MS_STRICTATIME },
+	{ "strictatime", MS_STRICTATIME, MS_NOATIME | MS_RELATIME },
+	{ "atime", 0, MS_NOATIME },
+	{ "nodiratime", MS_NODIRATIME, 0 },
+	{ "diratime", 0, MS_NODIRATIME },
+	{ "noexec", MS_NOEXEC, 0 },
+	{ "exec", 0, MS_NOEXEC },
+	{ "sync", MS_SYNCHRONOUS, 0 },
+	{ "async", 0, MS_SYNCHRONOUS },
+	{ "dirsync", MS_DIRSYNC, 0 },
+};
+
 int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen)
 {
 	char *val = strchr(opt, '=');
@@ -110,6 +129,14 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 		return set_flag(&cfg->suid, key, val, err, errlen);
 	if (!strcmp(key, "dev"))
 		return set_flag(&cfg->dev, key, val, err, errlen);
+	for (size_t i = 0; i < FURI_ARRAY_SIZE(mount_flag_opts); i++) {
+		if (strcmp(key, mount_flag_opts[i].name))
+			continue;
+		if (val)
+			return furi_seterr(err, errlen, EINVAL, "-o %s takes no value (got '%s')", key, val);
+		cfg->mount_flags = (cfg->mount_flags & ~mount_flag_opts[i].clear) | mount_flag_opts[i].set;
+		return 0;
+	}
 	if (!strcmp(key, "writeback_cache"))
 		return set_flag(&cfg->writeback_cache, key, val, err, errlen);
 	if (!strcmp(key, "max_read"))
@@ -165,6 +192,8 @@ const char *furi_config_help(void)
 "  -o default_permissions  let the kernel check modes and owners\n"
 "  -o ro | rw              mount read-only or read-write (default rw)\n"
 "  -o suid, -o dev         honour setuid bits and device nodes (off by default)\n"
+"  -o noatime, relatime, strictatime, nodiratime, noexec, sync, dirsync (and\n"
+"                          atime, diratime, exec, async): as in mount(8)\n"
 "  -o max_read=BYTES       largest READ the kernel sends\n"
 "  -o max_write=BYTES      largest WRITE the kernel sends (default 1M); each io_uring\n"
 "                          entry holds a buffer of this size\n"

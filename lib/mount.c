@@ -195,6 +195,7 @@ static int mount_syscall(struct furi_session *se, char *err, size_t errlen)
 		flags |= MS_NODEV;
 	if (cfg->read_only)
 		flags |= MS_RDONLY;
+	flags |= cfg->mount_flags;
 	if (mount(cfg->fsname ? cfg->fsname : "furi", se->mountpoint, type, flags, opts)) {
 		int e = errno;
 
@@ -212,6 +213,15 @@ static int mount_syscall(struct furi_session *se, char *err, size_t errlen)
 	se->fd = fd;
 	return 0;
 }
+
+static const struct {
+	unsigned long flag;
+	const char *name;
+} flag_names[] = {
+	{ MS_NOATIME, "noatime" }, { MS_RELATIME, "relatime" },
+	{ MS_STRICTATIME, "strictatime" }, { MS_NODIRATIME, "nodiratime" },
+	{ MS_NOEXEC, "noexec" }, { MS_SYNCHRONOUS, "sync" }, { MS_DIRSYNC, "dirsync" },
+};
 
 /* Receive the /dev/fuse fd fusermount3 opened for us. */
 static int receive_fd(int sock)
@@ -346,6 +356,10 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 		r = opt_add(opts, sizeof(opts), "ro");
 	if (!r)
 		r = opt_add(opts, sizeof(opts), "nosuid,nodev");
+	/* fusermount3 knows mount(8)'s flag names. */
+	for (size_t i = 0; !r && i < FURI_ARRAY_SIZE(flag_names); i++)
+		if (cfg->mount_flags & flag_names[i].flag)
+			r = opt_add(opts, sizeof(opts), "%s", flag_names[i].name);
 	if (r)
 		return furi_seterr(err, errlen, EINVAL, "mount options too long");
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))

@@ -252,9 +252,27 @@ static void sweep_stale(const char *dir)
  * earlier mount with the same device number keeps its own inode, so it can
  * neither write into our counters nor delete our file (see remove below).
  */
+/*
+ * A status directory someone else made (say a /tmp/furi-UID created ahead of
+ * us by another user) would let them replace our files: refuse it.
+ */
+static int check_status_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (lstat(dir, &sb))
+		return furi_seterr(err, errlen, errno, "cannot use %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022))
+		return furi_seterr(err, errlen, EPERM,
+				   "status directory %s is not a directory of yours writable only by you (fix: remove it, or set XDG_RUNTIME_DIR)",
+				   dir);
+	return 0;
+}
+
 int furi_status_create(struct furi_session *se, unsigned nchan, char *err, size_t errlen)
 {
 	char dir[200], tmp[300];
+	int r;
 	size_t size = sizeof(struct furi_status) + (size_t)nchan * sizeof(struct furi_chan_stats);
 	struct furi_status *st;
 	struct stat sb;
@@ -265,8 +283,11 @@ int furi_status_create(struct furi_session *se, unsigned nchan, char *err, size_
 	    furi_status_path(se->status_path, sizeof(se->status_path), se->dev_major, se->dev_minor) ||
 	    snprintf(tmp, sizeof(tmp), "%s.%d", se->status_path, (int)getpid()) >= (int)sizeof(tmp))
 		return furi_seterr(err, errlen, ENAMETOOLONG, "status directory name too long");
-	if (mkdir(dir, 0755) && errno != EEXIST)
+	if (mkdir(dir, geteuid() == 0 ? 0755 : 0700) && errno != EEXIST)
 		return furi_seterr(err, errlen, errno, "cannot create %s: %s", dir, strerror(errno));
+	r = check_status_dir(dir, err, errlen);
+	if (r)
+		return r;
 	sweep_stale(dir);
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)

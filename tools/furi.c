@@ -41,7 +41,7 @@ static const struct furi_fs_type *const fs_types[] = {
  */
 static bool takes_file_mountpoint(const struct furi_fs_type *t)
 {
-	return !strcmp(t->name, "image");
+	return t->file_mountpoint;
 }
 
 /* "memfs, nullfs, ...": every filesystem this furi knows. */
@@ -253,16 +253,55 @@ static bool remove_dead_mount(const char *mountpoint)
 	       WEXITSTATUS(status) == 0;
 }
 
+static volatile sig_atomic_t parent_interrupts;
+
+static void parent_on_signal(int sig)
+{
+	(void)sig;
+	parent_interrupts++;
+}
+
+/*
+ * Ctrl-C (or SIGTERM) while the server starts: stop the server rather than
+ * leave it mounting in the background; a second one kills it outright.
+ */
+static void parent_forward_stop(pid_t child, int *forwarded)
+{
+	if (*forwarded >= parent_interrupts)
+		return;
+	kill(child, *forwarded ? SIGKILL : SIGTERM);
+	*forwarded = parent_interrupts;
+}
+
 static int parent_wait(int fd, pid_t child, const char *mountpoint)
 {
+	struct sigaction sa = { .sa_handler = parent_on_signal };	/* no SA_RESTART */
 	char buf[1024];
 	ssize_t n, used = 0;
-	int status;
+	int status, forwarded = 0;
 
-	while ((n = read(fd, buf + used, sizeof(buf) - 1 - (size_t)used)) > 0)
-		used += n;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	for (;;) {
+		n = read(fd, buf + used, sizeof(buf) - 1 - (size_t)used);
+		parent_forward_stop(child, &forwarded);
+		if (n > 0)
+			used += n;
+		else if (n == 0 || errno != EINTR || (size_t)used >= sizeof(buf) - 1)
+			break;
+	}
 	close(fd);
 	buf[used] = '\0';
+	if (parent_interrupts) {
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			parent_forward_stop(child, &forwarded);
+		remove_dead_mount(mountpoint);
+		fprintf(stderr, "furi: interrupted; the server was stopped and %s is not mounted\n",
+			mountpoint);
+		return FURI_EXIT_FAIL;
+	}
 	if (used < 1) {
 		char how[64] = "";
 

@@ -430,6 +430,7 @@ struct furi_config {
 	bool read_only;			/* mount MS_RDONLY */
 	bool suid;			/* honour setuid bits (default: nosuid) */
 	bool dev;			/* honour device nodes (default: nodev) */
+	unsigned long mount_flags;	/* more MS_* flags for mount(2): MS_NOATIME, MS_NOEXEC, ... */
 	unsigned max_read;		/* 0: same as max_write */
 	/* INIT */
 	unsigned max_write;		/* default 1 MiB (clamped to the kernel's page limit) */

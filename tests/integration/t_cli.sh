@@ -381,8 +381,13 @@ else
 
 	mount_fails helper-bad-opt 2 "unknown mount option 'bogus'" "see: furi help mount" "$m" -- \
 		"$HELPER" memfs "$m" -o bogus
-	mount_fails helper-noatime 2 "unknown mount option 'noatime'" "see: furi help mount" "$m" -- \
-		"$HELPER" memfs "$m" -o rw,noatime
+	# mount(8)'s generic flags go through to the mount.
+	t_run "$HELPER" memfs "$m" -o rw,noatime,noexec
+	assert_eq helper-noatime/exit-status 0 "$RC"
+	opts=$(awk -v m="$m" '$2 == m {print $4}' /proc/mounts)
+	assert_contains helper-noatime/noatime ",$opts," ",noatime,"
+	assert_contains helper-noatime/noexec ",$opts," ",noexec,"
+	t_is_mounted "$m" && { t_track_mount "$m"; furi_umount "$m"; }
 	assert_fails_with helper-no-mountpoint 2 "no mountpoint given" "see: furi help mount" "$HELPER" memfs
 	assert_fails_with helper-no-args 2 "no filesystem given" "see: furi help mount" "$HELPER"
 	assert_fails_with helper-bad-flag 2 "unknown option '-q'" "see: furi help mount" "$HELPER" memfs "$m" -q

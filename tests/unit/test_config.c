@@ -11,6 +11,8 @@
 #include <stdbool.h>
 
 #include "internal.h"
+#include <sys/mount.h>
+
 #include "check.h"
 
 static struct furi_config cfg;
@@ -297,8 +299,32 @@ static void test_help_lists_every_option(void)
 		CHECK_CONTAINS(help, keys[i]);
 }
 
+/* mount(8)'s generic flags, and their opposites undoing them. */
+static void test_mount_flags(void)
+{
+	struct furi_config c;
+	char msg[256];
+	char o1[] = "noatime", o2[] = "noexec", o3[] = "sync", o4[] = "relatime", o5[] = "exec",
+	     o6[] = "dirsync", o7[] = "noatime=1";
+
+	furi_config_init(&c);
+	CHECK_EQ_U64(c.mount_flags, 0);
+	CHECK_EQ(furi_config_set(&c, o1, msg, sizeof(msg)), 0);
+	CHECK_EQ(furi_config_set(&c, o2, msg, sizeof(msg)), 0);
+	CHECK_EQ(furi_config_set(&c, o3, msg, sizeof(msg)), 0);
+	CHECK_EQ(furi_config_set(&c, o6, msg, sizeof(msg)), 0);
+	CHECK_EQ_U64(c.mount_flags, MS_NOATIME | MS_NOEXEC | MS_SYNCHRONOUS | MS_DIRSYNC);
+	/* relatime replaces noatime; exec undoes noexec. */
+	CHECK_EQ(furi_config_set(&c, o4, msg, sizeof(msg)), 0);
+	CHECK_EQ(furi_config_set(&c, o5, msg, sizeof(msg)), 0);
+	CHECK_EQ_U64(c.mount_flags, MS_RELATIME | MS_SYNCHRONOUS | MS_DIRSYNC);
+	CHECK_EQ(furi_config_set(&c, o7, msg, sizeof(msg)), -EINVAL);
+	CHECK(strstr(msg, "noatime") != NULL);
+}
+
 int main(void)
 {
+	test_mount_flags();
 	test_defaults();
 	test_string_options_point_into_opt();
 	test_flag_options();
