@@ -883,6 +883,7 @@ const struct furi_fs_type furi_image_type = {
 	.nargs = 1,
 	.summary = "a raw disk image exported as one regular file (as QEMU's FUSE export)",
 	.help = image_help,
+	.file_mountpoint = true,
 	.alloc = image_alloc,
 	.set_option = image_set_option,
 	.prepare = image_prepare,
