@@ -648,10 +648,17 @@ static void serve_loop(struct uring_thread *t)
 	while (t->live > 0 && !atomic_load_explicit(&se->stopping, memory_order_relaxed)) {
 		unsigned n;
 
-		if (spin_for_work(t, spin_us))
+		/*
+		 * Submit before spinning: the spin waits for the results of what
+		 * this turn queued (replies, backend I/O), so it must be on its way.
+		 */
+		if (spin_us && t->spin_ok) {
 			io_uring_submit(&t->ring);
-		else
+			if (!spin_for_work(t, spin_us))
+				io_uring_submit_and_wait(&t->ring, 1);
+		} else {
 			io_uring_submit_and_wait(&t->ring, 1);
+		}
 		n = reap(t);
 		if (n)
 			t->spin_ok = true;
