@@ -106,9 +106,12 @@ static int native_for(struct bench_run *run, const struct fs_entry *e, const cha
  * is locked by its export, so two never share one). The runner creates it
  * empty and lays it out through the export, which shows it under the name of
  * the qemu suite's data file, with the image read and written O_DIRECT as
- * native reads and writes its file.
+ * native reads and writes its file. 128 entries per queue: the qemu suite's
+ * 4 jobs x QD64 put up to 128 requests on each CPU's queue of a 2-CPU
+ * machine, and native keeps all 256 at the disk; with 64 entries (and
+ * max_background = queues x depth) half of them would wait in the kernel.
  */
-#define IMAGE_OPTS "direct,growable,name=qemu.img"
+#define IMAGE_OPTS "direct,growable,name=qemu.img,queue_depth=128"
 
 /* The io_uring or /dev/fuse variant of an entry: transport is "uring" or "legacy". */
 static int fuse_variant(struct bench_run *run, const struct fs_entry *e, const char *source,

@@ -387,8 +387,12 @@ static void image_write(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_
 	}
 	if (!im->growable) {
 		/* A disk has no room past its end: short up to it, ENOSPC at it. */
+		if (off >= im->fixed_size && size) {
+			furi_reply_err(req, ENOSPC);
+			return;
+		}
 		if (off >= im->fixed_size) {
-			furi_reply_err(req, size ? ENOSPC : 0);
+			furi_reply_write(req, 0);
 			return;
 		}
 		if (size > im->fixed_size - off)
@@ -705,8 +709,9 @@ static int lock_image(struct image *im, char *err, size_t errlen)
 	if (fcntl(im->fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 	if (errno != EAGAIN && errno != EACCES)
-		return fail(err, errlen, errno, "cannot lock image %s: %s", im->path,
-			    strerror(errno));
+		return fail(err, errlen, errno,
+			    "cannot lock image %s: %s (fix: keep the image on a local filesystem with POSIX locks, such as ext4, xfs or tmpfs)",
+			    im->path, strerror(errno));
 	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	held_ro = fcntl(im->fd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_RDLCK;
 	if (fstat(im->fd, &st))
