@@ -160,6 +160,9 @@ static int setattr_check(struct image *im, const struct furi_setattr *sa)
 {
 	if ((sa->valid & FURI_SET_MODE) && im->readonly && (sa->mode & 0222))
 		return EROFS;	/* +w on a read-only export would be a lie */
+	if ((sa->valid & (FURI_SET_ATIME | FURI_SET_MTIME | FURI_SET_ATIME_NOW |
+			  FURI_SET_MTIME_NOW)) && im->readonly)
+		return EROFS;	/* the times are the image file's: not touched read-only */
 	if (!(sa->valid & FURI_SET_SIZE))
 		return 0;
 	if (im->readonly)
