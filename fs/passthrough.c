@@ -209,10 +209,33 @@ static __thread bool thread_fs_private;	/* this thread has its own umask */
 static __thread bool thread_fs_tried;
 static __thread char *status_buf;		/* /proc/PID/status, read per request */
 
-/* The supplementary groups of pid from /proc (FUSE sends only uid and gid). */
-static int caller_groups(pid_t pid, gid_t *groups, int max)
+/* The 4th id (the fs one) of the "Uid:" or "Gid:" line of a status file. */
+static bool status_fsid(const char *status, const char *key, unsigned long *id)
+{
+	const char *p = strstr(status, key);
+	char *end;
+	int i;
+
+	if (!p)
+		return false;
+	p += strlen(key);
+	for (i = 0; i < 4; i++, p = end) {
+		*id = strtoul(p, &end, 10);
+		if (end == p)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The supplementary groups of the caller from /proc (FUSE sends only uid
+ * and gid). pid is the calling thread's; its fsuid and fsgid there must be
+ * the request's, or the pid is no longer the caller's and no group is taken.
+ */
+static int caller_groups(pid_t pid, uid_t uid, gid_t gid, gid_t *groups, int max)
 {
 	char path[64], *p, *end;
+	unsigned long fsuid, fsgid;
 	ssize_t n;
 	int fd, count = 0;
 
@@ -229,6 +252,9 @@ static int caller_groups(pid_t pid, gid_t *groups, int max)
 	if (n <= 0)
 		return 0;
 	status_buf[n] = '\0';
+	if (!status_fsid(status_buf, "\nUid:", &fsuid) || fsuid != uid ||
+	    !status_fsid(status_buf, "\nGid:", &fsgid) || fsgid != gid)
+		return 0;
 	p = strstr(status_buf, "\nGroups:");
 	if (!p)
 		return 0;
@@ -263,7 +289,7 @@ static int creds_enter(struct passthrough *fs, struct furi_req *req, struct cred
 	c->switched = false;
 	if (!fs->switch_creds || (ctx->uid == fs->server_uid && ctx->gid == fs->server_gid))
 		return 0;
-	n = caller_groups(ctx->pid, groups, MAX_CALLER_GROUPS - 1);
+	n = caller_groups(ctx->pid, ctx->uid, ctx->gid, groups, MAX_CALLER_GROUPS - 1);
 	if (ctx->supp_gid != (gid_t)-1)
 		groups[n++] = ctx->supp_gid;
 	c->switched = true;

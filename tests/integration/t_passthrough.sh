@@ -65,6 +65,26 @@ if mount_pt uring transport=uring; then
 	assert_eq uring/no-data-on-dev-fuse 0 "$(data_ops dev_fuse)"
 	assert_eq uring/no-malformed 0 "$(furi_chan_sum "$MNT" any malformed)"
 	assert_eq uring/nothing-in-flight 0 "$(furi_chan_sum "$MNT" any in_flight)"
+	# The server itself does no blocking data call: reads, writes, fsync and
+	# fallocate all went to the ring (io_uring_enter) as SQEs.
+	if command -v strace >/dev/null; then
+		pid=$(furi_json_get "$MNT" pid)
+		timeout 10 strace -f -qq -c -o "$T_DIR/strace.txt" \
+			-e trace=pread64,pwrite64,preadv,pwritev,fsync,fdatasync,fallocate,io_uring_enter \
+			-p "$pid" & st=$!
+		sleep 1
+		dd if=/dev/urandom of="$MNT/traced" bs=64k count=64 conv=fsync status=none
+		dd if="$MNT/traced" of=/dev/null bs=4k iflag=direct status=none
+		fallocate -l 8M "$MNT/traced2"
+		sleep 0.5
+		kill -INT "$st" 2>/dev/null
+		wait "$st" 2>/dev/null
+		sync_calls=$(awk '$NF ~ /^(pread64|pwrite64|preadv|pwritev|fsync|fdatasync|fallocate)$/ {n += $4} END {print n + 0}' "$T_DIR/strace.txt")
+		assert_eq uring/no-blocking-data-syscalls 0 "$sync_calls"
+		assert_contains uring/ring-enter-seen "$(cat "$T_DIR/strace.txt")" io_uring_enter
+	else
+		t_skip uring/no-blocking-data-syscalls "no strace"
+	fi
 	furi_umount "$MNT" || t_not_ok uring/umount "mount or server still there"
 else
 	t_not_ok uring/mount "furi mount passthrough failed"
