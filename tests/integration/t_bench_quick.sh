@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# tests/integration/bench_quick.sh - smoke test of `furi bench --quick`: the
+# tests/integration/t_bench_quick.sh - smoke test of `furi bench --quick`: the
 # run succeeds, the report has every suite's table, the raw fio JSON, the
 # TSV and the plots are there, every io_uring mount was verified as io_uring
 # by `furi status` (none fell back), and nothing stays mounted.
