@@ -396,6 +396,29 @@ static unsigned legacy_thread_count(const struct furi_session *se)
 	return FURI_MAX(furi_possible_cpus(), 2u);
 }
 
+/*
+ * The kernel takes INIT's max_readahead only up to the mount's bdi setting
+ * (128 KiB by default), so a larger -o max_readahead is applied to the bdi
+ * itself, which only root may write.
+ */
+static void apply_readahead(struct furi_session *se)
+{
+	char path[96];
+	FILE *f;
+
+	if (!se->cfg.max_readahead || se->cfg.max_readahead <= 128 * 1024)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", se->dev_major,
+		 se->dev_minor);
+	f = fopen(path, "we");
+	if (!f || fprintf(f, "%u\n", se->cfg.max_readahead / 1024) < 0 || fclose(f)) {
+		furi_warn("-o max_readahead=%u: cannot set %s: %s (the kernel keeps 128 KiB)",
+			  se->cfg.max_readahead, path, strerror(errno));
+		return;
+	}
+	se->conn.max_readahead = se->cfg.max_readahead;
+}
+
 static void stop_transports(struct furi_session *se, bool force)
 {
 	atomic_store(&se->stopping, true);
@@ -419,6 +442,7 @@ int furi_session_mount(struct furi_session *se, const char *mountpoint, char *er
 	r = serve_init(se, err, errlen);
 	if (r)
 		goto out_status;
+	apply_readahead(se);
 	se->status->legacy_threads = legacy_thread_count(se);
 	r = furi_legacy_start(se, se->status->legacy_threads, err, errlen);
 	if (r)

@@ -79,6 +79,20 @@ if furi_mount memfs "$m" -o "$small,uring_threads=1"; then
 	furi_umount "$m"
 fi
 
+# --- -o max_readahead above the kernel's 128 KiB reaches the mount's bdi ---
+m=$(t_mkdir readahead)
+if furi_mount memfs "$m" -o "max_readahead=1M"; then
+	dev=$(awk -v m="$m" '$5 == m {print $3}' /proc/self/mountinfo)
+	assert_eq readahead/bdi-read_ahead_kb 1024 "$(cat "/sys/class/bdi/$dev/read_ahead_kb")"
+	dd if=/dev/zero of="$m/f" bs=1M count=16 status=none
+	echo 3 >/proc/sys/vm/drop_caches
+	before=$(furi_ops_count "$m" any READ)
+	dd if="$m/f" of=/dev/null bs=1M status=none
+	# 16 MiB read sequentially: 1 MiB READs, not 128 KiB ones (that would be 128).
+	assert_le readahead/reads-for-16MiB 20 $(( $(furi_ops_count "$m" any READ) - before ))
+	furi_umount "$m"
+fi
+
 # --- /dev/fuse when asked ---------------------------------------------------
 m=$(t_mkdir legacy)
 if furi_mount memfs "$m" -o transport=legacy,threads=3; then
