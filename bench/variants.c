@@ -31,7 +31,7 @@ static const struct fs_entry {
 	 * suites' files cannot be created in it.
 	 */
 	{ "image", ARG_IMAGE, NATIVE_SOURCE, NULL,
-	  "furi's image export (-o direct, the image under --source DIR)" },
+	  "furi's image export of an image file under --source DIR" },
 };
 
 static const struct fs_entry *find_entry(const char *fs)
@@ -132,6 +132,7 @@ static int fuse_variant(struct bench_run *run, const struct fs_entry *e, const c
 	if (e->arg == ARG_IMAGE) {
 		bench_str(image, sizeof(image), "%s/furi-bench-data/image-%s.img", source, transport);
 		bench_str(opts, sizeof(opts), "transport=%s," IMAGE_OPTS, transport);
+		bench_str(desc, sizeof(desc), "%s with `-o %s`", e->what, opts);
 		arg = image;
 	}
 	v = add_variant(run, label, e->fs, arg, kind, opts, desc);
