@@ -497,7 +497,10 @@ static int cmd_mount(int argc, char **argv)
 	}
 	if (pid > 0) {
 		close(pipefd[1]);
-		return parent_wait(pipefd[0], pid, ma.mountpoint);
+		/* The parent only reports; the server has its own copy of the filesystem. */
+		r = parent_wait(pipefd[0], pid, ma.mountpoint);
+		ma.type->free(ma.fs);
+		return r;
 	}
 	close(pipefd[0]);
 	setsid();
