@@ -2138,15 +2138,19 @@ static const char passthrough_help[] =
 "  -o direct_io            no page cache at all (every read and write is a request)\n"
 "  -o kernel_passthrough   the kernel reads and writes the source files itself (FUSE\n"
 "                          passthrough, Linux 6.9+, root): no data requests at all.\n"
-"                          Not with writeback_cache.\n"
+"                          Not with writeback_cache. A non-root writer of a setuid\n"
+"                          file is served by furi, which clears the bit.\n"
 "  -o noacl                do not enforce POSIX ACLs in the kernel\n"
 "  -o nokillpriv_v2        let the kernel clear setuid bits (costs a GETXATTR per\n"
 "                          write; for measurements)\n"
 "  -o threads=N            /dev/fuse workers (default 16: a worker blocked on the\n"
 "                          disk must not stall the others)\n"
 "\n"
-"Every inode the kernel caches holds an open descriptor on the source; furi raises\n"
-"its open file limit to the hard limit (as root, to fs.nr_open) at start.\n";
+"Every inode the kernel caches holds an open descriptor on the source, up to 3/4 of\n"
+"the open file limit, which furi raises to the hard limit at start (as root, to\n"
+"fs.nr_open); past that, new inodes keep a file handle and are reopened per call.\n"
+"Metadata calls (lookup, create, rename, stat, readdir, ...) run on the serving\n"
+"thread; only data calls go to the ring.\n";
 
 const struct furi_fs_type furi_passthrough_type = {
 	.name = "passthrough",

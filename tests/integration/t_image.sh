@@ -451,10 +451,8 @@ bad locked-by-program "holds a write lock" "$img" "$mp"
 kill "$locker"; wait "$locker" 2>/dev/null
 
 # Unreadable: furi run as nobody on a root-owned 0600 image.
-chmod 711 "$T_DIR"
-t_on_exit "chmod 700 $T_DIR"
-u=$(t_mkdir unreadable)
-chmod 755 "$u"
+# The test root is 0700, so nobody needs a directory of its own it can reach.
+u=$(mktemp -d /tmp/furi-img-perm-XXXXXX) && chmod 755 "$u" && t_on_exit "rm -rf '$u'"
 cp "$img" "$u/img.raw"
 chmod 600 "$u/img.raw"
 : >"$u/mp"
@@ -463,6 +461,5 @@ BAD_AS="setpriv --reuid=65534 --regid=65534 --clear-groups" \
 	bad unreadable "cannot open image $u/img.raw for reading and writing: Permission denied" "$u/img.raw" "$u/mp"
 BAD_AS="setpriv --reuid=65534 --regid=65534 --clear-groups" \
 	bad unreadable-ro "for reading: Permission denied" "$u/img.raw" "$u/mp" -o ro
-chmod 700 "$T_DIR"
 
 t_done
