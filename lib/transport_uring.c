@@ -66,6 +66,7 @@ struct uring_ent {
 	/* backend I/O in flight */
 	struct furi_io_op io;
 	uint64_t io_done_bytes;
+	uint64_t io_issued_ns;			/* when the backend I/O was queued */
 	bool registering;			/* a REGISTER is in flight */
 	bool dead;				/* the kernel let go of this entry */
 };
@@ -98,6 +99,8 @@ struct uring_thread {
 	uint64_t wake_buf;
 	_Atomic(struct uring_ent *) wake_list;	/* replies from other threads */
 	bool spin_ok;				/* busy recently: spinning may pay */
+	unsigned io_inflight;			/* backend I/O SQEs not yet completed */
+	uint64_t io_latency_ns;			/* moving average of backend I/O latency */
 	/* startup report */
 	int result;
 	char why[256];
@@ -463,6 +466,8 @@ static void io_prep(struct uring_thread *t, struct uring_ent *e)
 		break;
 	}
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | TAG_IO);
+	t->io_inflight++;
+	e->io_issued_ns = furi_now_ns();
 }
 
 static int uring_io_submit(struct furi_req *req, const struct furi_io_op *op)
@@ -567,6 +572,9 @@ static void handle_io_cqe(struct uring_thread *t, struct uring_ent *e, int res)
 {
 	struct furi_io_op *op = &e->io;
 
+	t->io_inflight--;
+	/* 1/8 weight: a few slow I/Os (a flush) do not turn the spin off. */
+	t->io_latency_ns += ((int64_t)(furi_now_ns() - e->io_issued_ns) - (int64_t)t->io_latency_ns) / 8;
 	if (op->kind == FURI_IO_WRITE) {
 		/* Finish a short write, as a pwrite() loop would. */
 		if (res > 0 && (uint64_t)res < op->len) {
@@ -613,46 +621,54 @@ static unsigned reap(struct uring_thread *t)
 	return n;
 }
 
-static inline void cpu_relax(void)
+/*
+ * How long to busy-poll before sleeping. spin_us: after any work, for the
+ * next request. io_spin_us: while this thread's backend I/O is in flight,
+ * for its completion, when backend I/O has lately completed within that
+ * time (an SSD or a page-cache hit, not a spinning disk); a thread that
+ * slept instead pays a wake-up on the request's critical path.
+ */
+static unsigned spin_budget(const struct uring_thread *t, const struct furi_config *cfg)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
+	unsigned us = t->spin_ok ? cfg->spin_us : 0;
+
+	if (t->io_inflight && cfg->io_spin_us > us &&
+	    t->io_latency_ns <= (uint64_t)cfg->io_spin_us * 1000)
+		us = cfg->io_spin_us;
+	return us;
 }
 
-/* Busy-poll the CQ for up to spin_us when the queue has been busy. */
+/*
+ * Poll the CQ for up to spin_us. sched_yield() between polls: a client on
+ * this CPU that became runnable (the next request's sender) runs first.
+ */
 static bool spin_for_work(struct uring_thread *t, unsigned spin_us)
 {
-	uint64_t deadline;
+	uint64_t deadline = furi_now_ns() + (uint64_t)spin_us * 1000;
 
-	if (!spin_us || !t->spin_ok)
-		return false;
-	deadline = furi_now_ns() + (uint64_t)spin_us * 1000;
 	do {
 		if (io_uring_cq_ready(&t->ring) ||
 		    atomic_load_explicit(&t->wake_list, memory_order_relaxed))
 			return true;
-		cpu_relax();
+		sched_yield();
 	} while (furi_now_ns() < deadline);
-	t->spin_ok = false;	/* idle: sleep next time until work comes back */
+	if (!t->io_inflight)
+		t->spin_ok = false;	/* idle: sleep next time until work comes back */
 	return false;
 }
 
 static void serve_loop(struct uring_thread *t)
 {
 	struct furi_session *se = t->u->se;
-	unsigned spin_us = se->cfg.spin_us;
 
 	while (t->live > 0 && !atomic_load_explicit(&se->stopping, memory_order_relaxed)) {
-		unsigned n;
+		unsigned n, spin_us = spin_budget(t, &se->cfg);
 
 		/*
 		 * Submit before spinning: the spin waits for the results of what
 		 * this turn queued (replies, backend I/O), so it must be on its way.
 		 */
-		if (spin_us && t->spin_ok) {
+		if (spin_us) {
 			io_uring_submit(&t->ring);
 			if (!spin_for_work(t, spin_us))
 				io_uring_submit_and_wait(&t->ring, 1);

@@ -443,7 +443,8 @@ struct furi_config {
 	unsigned queue_depth;		/* io_uring entries per queue */
 	unsigned uring_threads;		/* 0: one pinned thread per queue */
 	unsigned legacy_threads;	/* /dev/fuse workers when legacy serves requests */
-	unsigned spin_us;		/* busy-poll this long before sleeping; 0 = off */
+	unsigned spin_us;		/* busy-poll this long for the next request; 0 = off */
+	unsigned io_spin_us;		/* busy-poll this long for backend I/O in flight; 0 = off */
 	bool pin_threads;		/* pin queue threads to their CPUs */
 	/* observability */
 	const char *status_name;	/* name in `furi status`; default fsname */
