@@ -195,6 +195,8 @@ struct bench_run {
  * without gcc's -Wformat-truncation on every call site.
  */
 void bench_str(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* argv as one shell-readable line (for the report's commands); -1 if it does not fit. */
+int bench_join_argv(char *const argv[], int argc, char *line, size_t len);
 
 /* ---- statistics over the rounds of one variant in one cell ---- */
 

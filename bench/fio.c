@@ -129,21 +129,10 @@ int bench_fio_cmdline(const struct bench_work *w, const char *name, const char *
 		      char *line, size_t len)
 {
 	char *argv[48], buf[2048];
-	size_t used = 0;
-	int argc, i;
+	int argc;
 
 	argc = bench_fio_argv(w, name, dir, NULL, argv, 48, buf, sizeof(buf));
-	if (argc < 0 || !len)
-		return -1;
-	line[0] = '\0';
-	for (i = 0; i < argc; i++) {
-		int n = snprintf(line + used, len - used, "%s%s", i ? " " : "", argv[i]);
-
-		if (n < 0 || (size_t)n >= len - used)
-			return -1;
-		used += (size_t)n;
-	}
-	return 0;
+	return bench_join_argv(argv, argc, line, len);
 }
 
 /* Accumulate one "read" or "write" block of a job. */

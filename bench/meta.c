@@ -511,21 +511,10 @@ int bench_meta_cmdline(const struct bench_work *w, const char *self, const char 
 		       char *line, size_t len)
 {
 	char *argv[16], buf[8192];
-	size_t used = 0;
-	int argc, i;
+	int argc;
 
 	argc = bench_meta_argv(w, self, base, argv, 16, buf, sizeof(buf));
-	if (argc < 0 || !len)
-		return -1;
-	line[0] = '\0';
-	for (i = 0; i < argc; i++) {
-		int n = snprintf(line + used, len - used, "%s%s", i ? " " : "", argv[i]);
-
-		if (n < 0 || (size_t)n >= len - used)
-			return -1;
-		used += (size_t)n;
-	}
-	return 0;
+	return bench_join_argv(argv, argc, line, len);
 }
 
 int bench_meta_parse(const char *text, size_t len, struct bench_dir *d, double *ops,

@@ -22,6 +22,24 @@ void bench_str(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+int bench_join_argv(char *const argv[], int argc, char *line, size_t len)
+{
+	size_t used = 0;
+	int i;
+
+	if (argc < 0 || !len)
+		return -1;
+	line[0] = '\0';
+	for (i = 0; i < argc; i++) {
+		int n = snprintf(line + used, len - used, "%s%s", i ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= len - used)
+			return -1;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
 const char *bench_kind_title(enum bench_kind k)
 {
 	switch (k) {

@@ -47,47 +47,6 @@ static int check_opt_value(const char *what, const char *v, char *err, size_t er
 	return 0;
 }
 
-/*
- * Resolve the symlinks of an absolute, clean path as the kernel will at
- * mount time (/proc/self/mountinfo shows the result), without touching the
- * inode of the last component: stat() of a FUSE mountpoint asks its server,
- * and a server that hangs would hang us. realpath() of the parent, then
- * readlink() of the last component, which sends no request. A path that
- * does not resolve stays as it is.
- */
-static void resolve_path(char *path, size_t len)
-{
-	char dir[PATH_MAX], target[PATH_MAX], joined[PATH_MAX * 2 + 2];
-	int hops;
-
-	for (hops = 0; hops < 40; hops++) {
-		char *slash = strrchr(path, '/'), *real;
-		ssize_t n;
-
-		if (!slash || !slash[1])
-			return;
-		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-		real = realpath(dir, NULL);
-		if (!real)
-			return;
-		snprintf(joined, sizeof(joined), "%s/%s", strcmp(real, "/") ? real : "", slash + 1);
-		free(real);
-		n = readlink(joined, target, sizeof(target) - 1);
-		if (n < 0) {
-			if (strlen(joined) < len)
-				strcpy(path, joined);
-			return;
-		}
-		target[n] = '\0';
-		if (target[0] == '/')
-			snprintf(joined, sizeof(joined), "%s", target);
-		else
-			snprintf(strrchr(joined, '/') + 1, PATH_MAX, "%s", target);
-		if (furi_path_absolute(joined, path, len))
-			return;
-	}
-}
-
 /* A furi status file names the FUSE mount major:minor, and its server is gone. */
 static bool furi_server_gone(const struct furi_mountinfo *mi)
 {
@@ -118,7 +77,7 @@ static int check_mountpoint(struct furi_session *se, const char *mountpoint, cha
 	r = furi_path_absolute(mountpoint, se->mountpoint, sizeof(se->mountpoint));
 	if (r)
 		return furi_seterr(err, errlen, -r, "mountpoint %s: %s", mountpoint, strerror(-r));
-	resolve_path(se->mountpoint, sizeof(se->mountpoint));
+	(void)furi_path_resolve(se->mountpoint, sizeof(se->mountpoint));
 	/* Before stat(): on a mount, stat() may wait for a server that hangs. */
 	if (furi_mountinfo_find(se->mountpoint, &mi) == 0) {
 		if (!strncmp(mi.fstype, "fuse", 4) && furi_server_gone(&mi))

@@ -96,6 +96,56 @@ int furi_path_absolute(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Resolve the symlinks of an absolute, lexically clean path the way the
+ * kernel did at mount time, since /proc/self/mountinfo shows the result.
+ * Only the parent is handed to realpath(): stat() of the mountpoint itself
+ * would send GETATTR to the server, and status must answer when it hangs.
+ * readlink() of the last component sends nothing (a FUSE root is never a
+ * symlink). An unresolvable path stays as it is.
+ */
+int furi_path_resolve(char *path, size_t len)
+{
+	char dir[PATH_MAX], target[PATH_MAX], joined[PATH_MAX * 2 + 2];
+	int hops;
+
+	for (hops = 0; hops < 40; hops++) {
+		char *slash = strrchr(path, '/'), *real;
+		ssize_t n;
+
+		if (!slash || !slash[1])
+			return 0;	/* "/" */
+		if (slash == path)
+			snprintf(dir, sizeof(dir), "/");
+		else
+			snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		real = realpath(dir, NULL);
+		if (!real)
+			return 0;
+		snprintf(joined, sizeof(joined), "%s/%s", strcmp(real, "/") ? real : "", slash + 1);
+		free(real);
+		n = readlink(joined, target, sizeof(target) - 1);
+		if (n < 0) {
+			if (strlen(joined) >= len)
+				return -ENAMETOOLONG;
+			strcpy(path, joined);
+			return 0;
+		}
+		target[n] = '\0';
+		if (target[0] != '/') {
+			/* Relative to the symlink's (resolved) directory. */
+			char *cut = strrchr(joined, '/');
+
+			snprintf(cut + 1, sizeof(joined) - (size_t)(cut + 1 - joined), "%s", target);
+		} else {
+			snprintf(joined, sizeof(joined), "%s", target);
+		}
+		if (furi_path_absolute(joined, path, len))
+			return -ENAMETOOLONG;
+	}
+	return -ELOOP;
+}
+
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static void unescape(char *s)
 {

@@ -104,5 +104,11 @@ int furi_mountinfo_find(const char *path, struct furi_mountinfo *mi);
 int furi_mountinfo_parse_line(char *line, const char *path, struct furi_mountinfo *mi);
 /* Make path absolute and clean (".", "..", "//") without touching the filesystem. */
 int furi_path_absolute(const char *path, char *buf, size_t len);
+/*
+ * Resolve the symlinks of the absolute, clean path in place as the kernel
+ * does at mount time, without sending the last component's server a
+ * request. 0 (an unresolvable path stays as it is), -ENAMETOOLONG or -ELOOP.
+ */
+int furi_path_resolve(char *path, size_t len);
 
 #endif /* FURI_STATUS_H */

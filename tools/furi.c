@@ -454,7 +454,7 @@ static int cmd_mount(int argc, char **argv)
 	 * No stat() of a mountpoint that is already mounted: a hung FUSE server
 	 * would hang us (the library says it is busy).
 	 */
-	furi_cmd_resolve(abs, sizeof(abs));
+	(void)furi_path_resolve(abs, sizeof(abs));
 	{
 		struct furi_mountinfo mi;
 		struct stat st;

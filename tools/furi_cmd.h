@@ -18,12 +18,6 @@ void furi_cmd_die_usage(const char *cmd, const char *fmt, ...)
 void furi_cmd_die_option(const char *cmd, int c, char *const argv[]) __attribute__((noreturn));
 /* Absolute, lexically clean path, without touching the filesystem. */
 int furi_cmd_absolute(const char *path, char *buf, size_t len);
-/*
- * Resolve the symlinks of an absolute clean path as the kernel does at
- * mount time, without stat() of the last component (a FUSE mountpoint's
- * server could hang). 0, or -errno when the result does not fit.
- */
-int furi_cmd_resolve(char *path, size_t len);
 
 int furi_cmd_status(int argc, char **argv);
 void furi_cmd_status_usage(FILE *out);

@@ -17,16 +17,8 @@
 #include "../../bench/json.h"
 #include "../../bench/meta.h"
 #include "bench_testdata.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                   \
-		}                                                                     \
-	} while (0)
 
 #define NEAR(a, b) (fabs((double)(a) - (double)(b)) <= 1e-9 * (fabs((double)(b)) > 1 ? fabs((double)(b)) : 1))
 
@@ -47,13 +39,13 @@ static void must_fail(const char *s, size_t len, const char *why)
 
 	if (v) {
 		fprintf(stderr, "accepted bad JSON (%s): %.*s\n", why, (int)(len > 60 ? 60 : len), s);
-		failures++;
+		check_failures++;
 		json_free(v);
 		return;
 	}
 	if (strncmp(err, "offset ", 7)) {
 		fprintf(stderr, "error message for %s lacks the offset: '%s'\n", why, err);
-		failures++;
+		check_failures++;
 	}
 }
 
@@ -336,10 +328,5 @@ int main(int argc, char **argv)
 	test_recorded_fio();
 	test_recorded_status_and_meta();
 	test_fio_argv();
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("bench json: all checks passed\n");
-	return 0;
+	return check_exit("bench json");
 }

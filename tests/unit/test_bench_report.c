@@ -19,22 +19,14 @@
 #include "../../bench/fio.h"
 #include "../../bench/report.h"
 #include "bench_testdata.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                   \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                   \
-		}                                                                     \
-	} while (0)
 
 static void expect_in(const char *text, const char *needle)
 {
 	if (!strstr(text, needle)) {
 		fprintf(stderr, "report lacks: %s\n", needle);
-		failures++;
+		check_failures++;
 	}
 }
 
@@ -42,7 +34,7 @@ static void expect_not_in(const char *text, const char *needle)
 {
 	if (strstr(text, needle)) {
 		fprintf(stderr, "report should not contain: %s\n", needle);
-		failures++;
+		check_failures++;
 	}
 }
 
@@ -380,10 +372,5 @@ int main(int argc, char **argv)
 	test_tsv_and_plots(run);
 	free(run->s[0].cells);
 	free(run);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("bench report: all checks passed\n");
-	return 0;
+	return check_exit("bench report");
 }

@@ -23,39 +23,13 @@
 
 #include "internal.h"
 #include "check.h"
+#include "fake_chan.h"
 
 #define OUT_SIZE	(64 * 1024 + 4096)	/* what conn_clamp() gives at least */
 #define SLOT_SIZE	(256 * 1024)
 
 /* ------------------------------------------------------------------ fakes */
 
-static struct furi_chan_stats stats;
-
-static struct {
-	int n;			/* sends for the current request */
-	int error;
-	size_t args_len;
-	const void *extra;
-	size_t extra_len;
-	bool no_reply;
-	uint64_t unique;
-} sent;
-
-static void fake_send(struct furi_req *req, int error, size_t args_len,
-		      const void *extra, size_t extra_len)
-{
-	sent.n++;
-	sent.error = error;
-	sent.args_len = args_len;
-	sent.extra = extra;
-	sent.extra_len = extra_len;
-	sent.no_reply = req->no_reply;
-	sent.unique = req->unique;
-	furi_stats_replied(req->chan, req->t_start, error, args_len + extra_len);
-}
-
-static const struct furi_chan_ops fake_chan_ops = { .send = fake_send };
-static struct furi_chan chan = { .ops = &fake_chan_ops, .stats = &stats };
 static struct furi_session se;
 static struct furi_req the_req;	/* the request object the fake transport reuses */
 static char *out_area;

@@ -17,33 +17,11 @@
 
 #include "internal.h"
 #include "check.h"
+#include "fake_chan.h"
 
 #define OUT_SIZE 8192
 #define POISON 0xaa
 
-static struct furi_chan_stats stats;
-static struct {
-	int n;
-	int error;
-	size_t args_len;
-	const void *extra;
-	size_t extra_len;
-	bool no_reply;
-} sent;
-
-static void fake_send(struct furi_req *req, int error, size_t args_len,
-		      const void *extra, size_t extra_len)
-{
-	sent.n++;
-	sent.error = error;
-	sent.args_len = args_len;
-	sent.extra = extra;
-	sent.extra_len = extra_len;
-	sent.no_reply = req->no_reply;
-}
-
-static const struct furi_chan_ops fake_chan_ops = { .send = fake_send };
-static struct furi_chan chan = { .ops = &fake_chan_ops, .stats = &stats };
 static struct furi_session se;
 static char out[OUT_SIZE] __attribute__((aligned(64)));
 
