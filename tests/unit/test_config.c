@@ -55,6 +55,7 @@ static void test_defaults(void)
 	CHECK_EQ(cfg.uring_threads, 0);
 	CHECK_EQ(cfg.legacy_threads, 0);
 	CHECK_EQ(cfg.spin_us, 0);
+	CHECK_EQ(cfg.io_spin_us, 200);
 	CHECK(cfg.pin_threads);
 	CHECK(cfg.status_name == NULL);
 }
@@ -140,6 +141,7 @@ static const struct uint_opt uint_opts[] = {
 	{ "uring_threads", offsetof(struct furi_config, uring_threads), 1, 4096 },
 	{ "threads", offsetof(struct furi_config, legacy_threads), 1, 1024 },
 	{ "spin_us", offsetof(struct furi_config, spin_us), 0, 1000000 },
+	{ "io_spin_us", offsetof(struct furi_config, io_spin_us), 0, 1000000 },
 };
 
 static void test_number_options_ranges(void)
@@ -291,7 +293,7 @@ static void test_help_lists_every_option(void)
 		"fsname=", "subtype=", "allow_other", "default_permissions", "ro", "rw", "suid",
 		"dev", "max_read=", "max_write=", "max_readahead=", "max_background=",
 		"congestion_threshold=", "writeback_cache", "transport=", "queue_depth=",
-		"uring_threads=", "threads=", "spin_us=", "nopin",
+		"uring_threads=", "threads=", "spin_us=", "io_spin_us=", "nopin",
 	};
 	const char *help = furi_config_help();
 
