@@ -13,8 +13,8 @@
 
 /*
  * Defaults. Each depth entry owns a payload buffer of max_write bytes, so
- * memory is queues x depth x max_write; see docs/TUNING.md for the
- * measurements behind these numbers.
+ * memory is queues x depth x max_write. bench/tune.sh sweeps each of them
+ * (queue depth, max_write, max_background, spin) on nullfs.
  */
 #define DEFAULT_MAX_WRITE	(1u << 20)
 #define DEFAULT_QUEUE_DEPTH	64
@@ -165,6 +165,19 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 		return set_uint(&cfg->legacy_threads, key, val, 1, 1024, err, errlen);
 	if (!strcmp(key, "spin_us"))
 		return set_uint(&cfg->spin_us, key, val, 0, 1000000, err, errlen);
+	if (!strcmp(key, "sched_idle")) {
+		if (val && !strcmp(val, "auto"))
+			cfg->sched_idle = FURI_SCHED_IDLE_AUTO;
+		else if (val && !strcmp(val, "always"))
+			cfg->sched_idle = FURI_SCHED_IDLE_ALWAYS;
+		else if (val && !strcmp(val, "never"))
+			cfg->sched_idle = FURI_SCHED_IDLE_NEVER;
+		else
+			return furi_seterr(err, errlen, EINVAL,
+					   "bad value for -o sched_idle: '%s' (expected auto, always or never)",
+					   val ? val : "");
+		return 0;
+	}
 	if (!strcmp(key, "io_spin_us"))
 		return set_uint(&cfg->io_spin_us, key, val, 0, 1000000, err, errlen);
 	if (!strcmp(key, "nopin")) {
@@ -231,5 +244,12 @@ const char *furi_config_help(void)
 "  -o io_spin_us=N         while backend I/O (passthrough, image) is in flight and\n"
 "                          has lately completed within N microseconds, busy-poll\n"
 "                          up to N for it instead of sleeping (default 200; 0: off)\n"
+"  -o sched_idle=auto|always|never\n"
+"                          run io_uring queue threads as SCHED_IDLE, so the client\n"
+"                          a reply wakes stays on its CPU instead of moving to\n"
+"                          another one (4x for one synchronous client here).\n"
+"                          auto (default): while a thread serves one request at a\n"
+"                          time, back to normal when it gets busy (needs root or\n"
+"                          RLIMIT_NICE >= 20 to switch back; off otherwise)\n"
 "  -o nopin                do not pin queue threads to their CPUs\n";
 }

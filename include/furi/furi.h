@@ -421,6 +421,13 @@ enum furi_transport {
 	FURI_TRANSPORT_LEGACY,	/* /dev/fuse only */
 };
 
+/* When io_uring queue threads run as SCHED_IDLE (see -o sched_idle). */
+enum furi_sched_idle {
+	FURI_SCHED_IDLE_AUTO,	/* while serving one request at a time, if it can switch back */
+	FURI_SCHED_IDLE_ALWAYS,	/* always */
+	FURI_SCHED_IDLE_NEVER,	/* never */
+};
+
 struct furi_config {
 	/* mount */
 	const char *fsname;		/* shown in /proc/mounts; default "furi" */
@@ -445,6 +452,7 @@ struct furi_config {
 	unsigned legacy_threads;	/* /dev/fuse workers when legacy serves requests */
 	unsigned spin_us;		/* busy-poll this long for the next request; 0 = off */
 	unsigned io_spin_us;		/* busy-poll this long for backend I/O in flight; 0 = off */
+	enum furi_sched_idle sched_idle;	/* queue threads' scheduling class */
 	bool pin_threads;		/* pin queue threads to their CPUs */
 	/* observability */
 	const char *status_name;	/* name in `furi status`; default fsname */

@@ -79,6 +79,31 @@ if furi_mount memfs "$m" -o "$small,uring_threads=1"; then
 	furi_umount "$m"
 fi
 
+# --- -o sched_idle: which queue threads run as SCHED_IDLE ---------------
+# policy is field 41 of /proc/PID/task/TID/stat (39th after the comm).
+idle_threads() {
+	local t n=0
+	for t in /proc/"$1"/task/*; do
+		[ "$(sed 's/.*) //' "$t/stat" | awk '{print $39}')" = 5 ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+for mode in auto never always; do
+	m=$(t_mkdir "sched-$mode")
+	furi_mount memfs "$m" -o "$small,sched_idle=$mode" || continue
+	pid=$(furi_json_get "$m" pid)
+	# One synchronous client: one request at a time on queue 0.
+	taskset -c 0 dd if=/dev/zero of="$m/sync" bs=4k count=100 oflag=direct status=none
+	n=$(idle_threads "$pid")
+	case $mode in
+	auto) assert_eq sched_idle/auto-one-idle-thread 1 "$n" ;;
+	never) assert_eq sched_idle/never-none 0 "$n" ;;
+	always) assert_eq sched_idle/always-every-queue-thread "$(furi_json_get "$m" threads)" "$n" ;;
+	esac
+	assert_eq "sched_idle/$mode-transport" io_uring "$(furi_transport "$m")"
+	furi_umount "$m"
+done
+
 # --- -o max_readahead above the kernel's 128 KiB reaches the mount's bdi ---
 m=$(t_mkdir readahead)
 if furi_mount memfs "$m" -o "max_readahead=1M"; then

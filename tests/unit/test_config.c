@@ -56,6 +56,7 @@ static void test_defaults(void)
 	CHECK_EQ(cfg.legacy_threads, 0);
 	CHECK_EQ(cfg.spin_us, 0);
 	CHECK_EQ(cfg.io_spin_us, 200);
+	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_AUTO);
 	CHECK(cfg.pin_threads);
 	CHECK(cfg.status_name == NULL);
 }
@@ -253,6 +254,23 @@ static void test_transport_values(void)
 	CHECK_EQ(cfg.transport, FURI_TRANSPORT_LEGACY);
 }
 
+static void test_sched_idle_values(void)
+{
+	furi_config_init(&cfg);
+	CHECK_EQ(set("sched_idle=always"), 0);
+	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_ALWAYS);
+	CHECK_EQ(set("sched_idle=never"), 0);
+	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_NEVER);
+	CHECK_EQ(set("sched_idle=auto"), 0);
+	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_AUTO);
+	cfg.sched_idle = FURI_SCHED_IDLE_NEVER;
+	CHECK_BAD("sched_idle=sometimes", "sched_idle");
+	CHECK_CONTAINS(err, "auto, always or never");
+	CHECK_BAD("sched_idle", "sched_idle");
+	CHECK_BAD("sched_idle=", "sched_idle");
+	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_NEVER);
+}
+
 /* Unknown options are handed back untouched for the next parser. */
 static void test_unknown_keys_restore_option(void)
 {
@@ -293,7 +311,7 @@ static void test_help_lists_every_option(void)
 		"fsname=", "subtype=", "allow_other", "default_permissions", "ro", "rw", "suid",
 		"dev", "max_read=", "max_write=", "max_readahead=", "max_background=",
 		"congestion_threshold=", "writeback_cache", "transport=", "queue_depth=",
-		"uring_threads=", "threads=", "spin_us=", "io_spin_us=", "nopin",
+		"uring_threads=", "threads=", "spin_us=", "io_spin_us=", "sched_idle=", "nopin",
 	};
 	const char *help = furi_config_help();
 
@@ -334,6 +352,7 @@ int main(void)
 	test_size_suffixes();
 	test_size_suffix_overflow_is_rejected();
 	test_transport_values();
+	test_sched_idle_values();
 	test_unknown_keys_restore_option();
 	test_error_buffer_may_be_null_or_small();
 	test_help_lists_every_option();
