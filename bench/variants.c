@@ -110,11 +110,11 @@ static int native_for(struct bench_run *run, const struct fs_entry *e, const cha
  * 4 jobs x QD64 put up to 128 requests on each CPU's queue of a 2-CPU
  * machine, and native keeps all 256 at the disk; with 64 entries (and
  * max_background = queues x depth) half of them would wait in the kernel.
- * Unpinned threads: one job at QD64 sends every request to its own CPU's
- * queue, and a queue thread pinned there shares that CPU with fio while the
- * other idles (0.72x native pinned, 1.0x unpinned, in A/B runs of this cell).
+ * Pinned queue threads (the default): with -o io_spin_us and -o sched_idle
+ * an unpinned thread lost at QD1 (1 job 0.51-0.54x native against
+ * 0.65-0.85x pinned) and gained nothing at QD64, in A/B runs of this matrix.
  */
-#define IMAGE_OPTS "direct,growable,name=qemu.img,queue_depth=128,nopin"
+#define IMAGE_OPTS "direct,growable,name=qemu.img,queue_depth=128"
 
 /* The io_uring or /dev/fuse variant of an entry: transport is "uring" or "legacy". */
 static int fuse_variant(struct bench_run *run, const struct fs_entry *e, const char *source,
