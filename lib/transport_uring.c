@@ -476,7 +476,8 @@ static void io_prep(struct uring_thread *t, struct uring_ent *e)
 	}
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | TAG_IO);
 	t->io_inflight++;
-	e->io_issued_ns = furi_now_ns();
+	if (t->u->se->cfg.io_spin_us)	/* the latency only decides whether to poll */
+		e->io_issued_ns = furi_now_ns();
 }
 
 static int uring_io_submit(struct furi_req *req, const struct furi_io_op *op)
@@ -585,7 +586,9 @@ static void handle_io_cqe(struct uring_thread *t, struct uring_ent *e, int res)
 
 	t->io_inflight--;
 	/* 1/8 weight: a few slow I/Os (a flush) do not turn the spin off. */
-	t->io_latency_ns += ((int64_t)(furi_now_ns() - e->io_issued_ns) - (int64_t)t->io_latency_ns) / 8;
+	if (t->u->se->cfg.io_spin_us)
+		t->io_latency_ns += ((int64_t)(furi_now_ns() - e->io_issued_ns) -
+				     (int64_t)t->io_latency_ns) / 8;
 	if (op->kind == FURI_IO_WRITE) {
 		/* Finish a short write, as a pwrite() loop would. */
 		if (res > 0 && (uint64_t)res < op->len) {
