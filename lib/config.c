@@ -35,7 +35,6 @@ void furi_config_init(struct furi_config *cfg)
 	cfg->queue_depth = DEFAULT_QUEUE_DEPTH;
 	cfg->legacy_threads = DEFAULT_LEGACY_THREADS;
 	cfg->io_spin_us = DEFAULT_IO_SPIN_US;
-	cfg->pin_threads = true;
 }
 
 /* Parse a size: digits with an optional K, M or G (powers of 1024). */
@@ -103,6 +102,51 @@ static const struct {
 	{ "dirsync", MS_DIRSYNC, 0 },
 };
 
+/* The values an enum option takes; the first name of each value is the one help shows. */
+struct choice {
+	const char *name;
+	int value;
+};
+
+static const struct choice transport_choices[] = {
+	{ "auto", FURI_TRANSPORT_AUTO },
+	{ "uring", FURI_TRANSPORT_URING },
+	{ "legacy", FURI_TRANSPORT_LEGACY },
+	{ "io_uring", FURI_TRANSPORT_URING },
+	{ "dev_fuse", FURI_TRANSPORT_LEGACY },
+	{ NULL, 0 },
+};
+
+static const struct choice sched_idle_choices[] = {
+	{ "auto", FURI_SCHED_IDLE_AUTO },
+	{ "always", FURI_SCHED_IDLE_ALWAYS },
+	{ "never", FURI_SCHED_IDLE_NEVER },
+	{ NULL, 0 },
+};
+
+static const struct choice pin_choices[] = {
+	{ "auto", FURI_PIN_AUTO },
+	{ "always", FURI_PIN_ALWAYS },
+	{ "never", FURI_PIN_NEVER },
+	{ NULL, 0 },
+};
+
+static int set_choice(int *dst, const char *key, const char *val, const struct choice *c,
+		      char *err, size_t errlen)
+{
+	const struct choice *i;
+
+	for (i = c; val && i->name; i++) {
+		if (!strcmp(val, i->name)) {
+			*dst = i->value;
+			return 0;
+		}
+	}
+	/* The expected list names each value once: aliases come after the last first name. */
+	return furi_seterr(err, errlen, EINVAL, "bad value for -o %s: '%s' (expected %s, %s or %s)",
+			   key, val ? val : "", c[0].name, c[1].name, c[2].name);
+}
+
 int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen)
 {
 	char *val = strchr(opt, '=');
@@ -165,40 +209,20 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 		return set_uint(&cfg->legacy_threads, key, val, 1, 1024, err, errlen);
 	if (!strcmp(key, "spin_us"))
 		return set_uint(&cfg->spin_us, key, val, 0, 1000000, err, errlen);
-	if (!strcmp(key, "sched_idle")) {
-		if (val && !strcmp(val, "auto"))
-			cfg->sched_idle = FURI_SCHED_IDLE_AUTO;
-		else if (val && !strcmp(val, "always"))
-			cfg->sched_idle = FURI_SCHED_IDLE_ALWAYS;
-		else if (val && !strcmp(val, "never"))
-			cfg->sched_idle = FURI_SCHED_IDLE_NEVER;
-		else
-			return furi_seterr(err, errlen, EINVAL,
-					   "bad value for -o sched_idle: '%s' (expected auto, always or never)",
-					   val ? val : "");
-		return 0;
-	}
+	if (!strcmp(key, "sched_idle"))
+		return set_choice((int *)&cfg->sched_idle, key, val, sched_idle_choices, err, errlen);
 	if (!strcmp(key, "io_spin_us"))
 		return set_uint(&cfg->io_spin_us, key, val, 0, 1000000, err, errlen);
+	if (!strcmp(key, "pin"))
+		return set_choice((int *)&cfg->pin, key, val, pin_choices, err, errlen);
 	if (!strcmp(key, "nopin")) {
 		if (val)
 			return furi_seterr(err, errlen, EINVAL, "-o nopin takes no value");
-		cfg->pin_threads = false;
+		cfg->pin = FURI_PIN_NEVER;
 		return 0;
 	}
-	if (!strcmp(key, "transport")) {
-		if (val && !strcmp(val, "auto"))
-			cfg->transport = FURI_TRANSPORT_AUTO;
-		else if (val && (!strcmp(val, "uring") || !strcmp(val, "io_uring")))
-			cfg->transport = FURI_TRANSPORT_URING;
-		else if (val && (!strcmp(val, "legacy") || !strcmp(val, "dev_fuse")))
-			cfg->transport = FURI_TRANSPORT_LEGACY;
-		else
-			return furi_seterr(err, errlen, EINVAL,
-					   "bad value for -o transport: '%s' (expected auto, uring or legacy)",
-					   val ? val : "");
-		return 0;
-	}
+	if (!strcmp(key, "transport"))
+		return set_choice((int *)&cfg->transport, key, val, transport_choices, err, errlen);
 	if (val)
 		val[-1] = '=';	/* give the option back intact to the next parser */
 	return -ENOENT;
@@ -251,5 +275,12 @@ const char *furi_config_help(void)
 "                          auto (default): while a thread serves one request at a\n"
 "                          time, back to normal when it gets busy (needs root or\n"
 "                          RLIMIT_NICE >= 20 to switch back; off otherwise)\n"
-"  -o nopin                do not pin queue threads to their CPUs\n";
+"  -o pin=auto|always|never\n"
+"                          where io_uring queue threads run. always: on their\n"
+"                          queues' CPUs; never: where the scheduler puts them;\n"
+"                          auto (default): pinned, but a thread that alone has\n"
+"                          several requests at once (one client with many I/Os in\n"
+"                          flight) may run on an idle CPU instead of competing\n"
+"                          with its client for the client's CPU\n"
+"  -o nopin                same as -o pin=never\n";
 }

@@ -212,6 +212,8 @@ void furi_unmount(struct furi_session *se);
 
 /* The kernel connection is gone (ENODEV, ENOTCONN): end the session. */
 void furi_session_ended(struct furi_session *se);
+/* Name a transport thread "<prefix><index>" for ps, top and perf. */
+void furi_name_thread(pthread_t thread, const char *prefix, unsigned index);
 /* Handle INIT (on /dev/fuse only). */
 int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 		      const void *arg, size_t arg_len, char *err, size_t errlen);

@@ -477,6 +477,14 @@ bool furi_session_uses_uring(struct furi_session *se)
 	return se->uring_active;
 }
 
+void furi_name_thread(pthread_t thread, const char *prefix, unsigned index)
+{
+	char name[16];	/* the kernel's limit, NUL included */
+
+	snprintf(name, sizeof(name), "%s%u", prefix, index);
+	pthread_setname_np(thread, name);
+}
+
 void furi_session_ended(struct furi_session *se)
 {
 	uint64_t one = 1;

@@ -428,6 +428,13 @@ enum furi_sched_idle {
 	FURI_SCHED_IDLE_NEVER,	/* never */
 };
 
+/* Where io_uring queue threads run (see -o pin). */
+enum furi_pin {
+	FURI_PIN_AUTO,		/* on their queues' CPUs, unless one alone is busy */
+	FURI_PIN_ALWAYS,	/* on their queues' CPUs */
+	FURI_PIN_NEVER,		/* wherever the scheduler puts them */
+};
+
 struct furi_config {
 	/* mount */
 	const char *fsname;		/* shown in /proc/mounts; default "furi" */
@@ -453,7 +460,7 @@ struct furi_config {
 	unsigned spin_us;		/* busy-poll this long for the next request; 0 = off */
 	unsigned io_spin_us;		/* busy-poll this long for backend I/O in flight; 0 = off */
 	enum furi_sched_idle sched_idle;	/* queue threads' scheduling class */
-	bool pin_threads;		/* pin queue threads to their CPUs */
+	enum furi_pin pin;		/* queue threads' CPUs */
 	/* observability */
 	const char *status_name;	/* name in `furi status`; default fsname */
 };

@@ -104,6 +104,59 @@ for mode in auto never always; do
 	furi_umount "$m"
 done
 
+# --- -o pin: the CPUs queue thread 0 may run on --------------------------
+# One client on CPU 0 with 64 I/Os in flight: with pin=auto the busy queue
+# thread, alone busy, may leave CPU 0 for an idle CPU; a later synchronous
+# client brings it home. pin=always keeps it on CPU 0, pin=never never pins.
+thread_cpus() {	# PID NAME: the Cpus_allowed_list of the thread named NAME
+	local t
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm")" = "$2" ] && awk '/^Cpus_allowed_list/ {print $2}' "$t/status"
+	done
+}
+all_cpus=$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)
+if [ "$ncpu" -lt 2 ] || [ "$(nproc)" -lt 2 ]; then
+	t_skip pin/all "needs 2 online CPUs"
+elif ! command -v fio >/dev/null; then
+	t_skip pin/all "fio is not installed"
+else
+	for mode in auto always never; do
+		m=$(t_mkdir "pin-$mode")
+		furi_mount nullfs "$m" -o "transport=uring,pin=$mode" || continue
+		pid=$(furi_json_get "$m" pid)
+		taskset -c 0 fio --name=pin --filename="$m/f" --ioengine=io_uring --rw=randread \
+			--bs=4k --direct=1 --iodepth=64 --time_based --runtime=3 --size=64M \
+			--output-format=json >"$T_DIR/fio-pin-$mode.json" 2>&1 &
+		fio_pid=$!
+		t_track_pid "$fio_pid"
+		seen=" "
+		while kill -0 "$fio_pid" 2>/dev/null; do
+			cpus=$(thread_cpus "$pid" furi-uring0)
+			case $seen in *" $cpus "*) ;; *) seen+="$cpus " ;; esac
+			sleep 0.1
+		done
+		wait "$fio_pid"
+		assert_eq "pin/$mode-fio-ran" 0 $?
+		taskset -c 0 dd if=/dev/zero of="$m/sync" bs=4k count=50 oflag=direct status=none
+		sleep 0.01
+		taskset -c 0 dd if=/dev/zero of="$m/sync" bs=4k count=50 oflag=direct status=none
+		after=$(thread_cpus "$pid" furi-uring0)
+		case $mode in
+		auto)
+			assert_contains pin/auto-busy-thread-left-cpu0 "$seen" " $all_cpus "
+			assert_eq pin/auto-home-again 0 "$after" ;;
+		always)
+			assert_eq pin/always-stayed-on-cpu0 " 0 " "$seen"
+			assert_eq pin/always-after 0 "$after" ;;
+		never)
+			assert_eq pin/never-pinned-never " $all_cpus " "$seen"
+			assert_eq pin/never-after "$all_cpus" "$after" ;;
+		esac
+		assert_eq "pin/$mode-transport" io_uring "$(furi_transport "$m")"
+		furi_umount "$m"
+	done
+fi
+
 # --- -o max_readahead above the kernel's 128 KiB reaches the mount's bdi ---
 m=$(t_mkdir readahead)
 if furi_mount memfs "$m" -o "max_readahead=1M"; then

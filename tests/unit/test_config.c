@@ -57,7 +57,7 @@ static void test_defaults(void)
 	CHECK_EQ(cfg.spin_us, 0);
 	CHECK_EQ(cfg.io_spin_us, 200);
 	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_AUTO);
-	CHECK(cfg.pin_threads);
+	CHECK_EQ(cfg.pin, FURI_PIN_AUTO);
 	CHECK(cfg.status_name == NULL);
 }
 
@@ -120,10 +120,10 @@ static void test_flag_options(void)
 
 	furi_config_init(&cfg);
 	CHECK_EQ(set("nopin"), 0);
-	CHECK(!cfg.pin_threads);
+	CHECK_EQ(cfg.pin, FURI_PIN_NEVER);
 	furi_config_init(&cfg);
 	CHECK_BAD("nopin=1", "nopin");
-	CHECK(cfg.pin_threads);
+	CHECK_EQ(cfg.pin, FURI_PIN_AUTO);
 }
 
 struct uint_opt {
@@ -271,6 +271,24 @@ static void test_sched_idle_values(void)
 	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_NEVER);
 }
 
+static void test_pin_values(void)
+{
+	furi_config_init(&cfg);
+	CHECK_EQ(set("pin=never"), 0);
+	CHECK_EQ(cfg.pin, FURI_PIN_NEVER);
+	CHECK_EQ(set("pin=always"), 0);
+	CHECK_EQ(cfg.pin, FURI_PIN_ALWAYS);
+	CHECK_EQ(set("pin=auto"), 0);
+	CHECK_EQ(cfg.pin, FURI_PIN_AUTO);
+	cfg.pin = FURI_PIN_ALWAYS;
+	CHECK_BAD("pin=yes", "pin");
+	CHECK_CONTAINS(err, "'yes' (expected auto, always or never)");
+	CHECK_BAD("pin", "pin");
+	CHECK_BAD("pin=", "pin");
+	CHECK_BAD("pin=Auto", "pin");
+	CHECK_EQ(cfg.pin, FURI_PIN_ALWAYS);
+}
+
 /* Unknown options are handed back untouched for the next parser. */
 static void test_unknown_keys_restore_option(void)
 {
@@ -311,7 +329,7 @@ static void test_help_lists_every_option(void)
 		"fsname=", "subtype=", "allow_other", "default_permissions", "ro", "rw", "suid",
 		"dev", "max_read=", "max_write=", "max_readahead=", "max_background=",
 		"congestion_threshold=", "writeback_cache", "transport=", "queue_depth=",
-		"uring_threads=", "threads=", "spin_us=", "io_spin_us=", "sched_idle=", "nopin",
+		"uring_threads=", "threads=", "spin_us=", "io_spin_us=", "sched_idle=", "pin=", "nopin",
 	};
 	const char *help = furi_config_help();
 
@@ -353,6 +371,7 @@ int main(void)
 	test_size_suffix_overflow_is_rejected();
 	test_transport_values();
 	test_sched_idle_values();
+	test_pin_values();
 	test_unknown_keys_restore_option();
 	test_error_buffer_may_be_null_or_small();
 	test_help_lists_every_option();
