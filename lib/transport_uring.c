@@ -68,6 +68,7 @@ struct uring_ent {
 	uint64_t io_done_bytes;
 	uint64_t io_issued_ns;			/* when the backend I/O was queued */
 	bool registering;			/* a REGISTER is in flight */
+	bool waited_for;			/* its sender sleeps until the reply */
 	bool dead;				/* the kernel let go of this entry */
 };
 
@@ -101,8 +102,8 @@ struct uring_thread {
 	bool spin_ok;				/* busy recently: spinning may pay */
 	unsigned io_inflight;			/* backend I/O SQEs not yet completed */
 	uint64_t io_latency_ns;			/* moving average of backend I/O latency */
-	unsigned turn_requests;			/* requests taken this turn */
-	unsigned held;				/* requests taken and not yet replied */
+	unsigned turn_requests;			/* waited-for requests taken this turn */
+	unsigned held;				/* waited-for requests taken, not yet replied */
 	/* -o sched_idle */
 	bool sched_auto;			/* switches between the classes */
 	bool sched_is_idle;			/* runs as SCHED_IDLE now */
@@ -395,8 +396,10 @@ static void arm_wake(struct uring_thread *t)
 /* The reply is in the entry's buffers; hand the entry back with COMMIT_AND_FETCH. */
 static void commit(struct uring_thread *t, struct uring_ent *e)
 {
-	if (t->held)
+	if (e->waited_for) {
+		e->waited_for = false;
 		t->held--;
+	}
 	prep_fuse_cmd(t, e, FUSE_IO_URING_CMD_COMMIT_AND_FETCH);
 }
 
@@ -523,8 +526,16 @@ static void serve_request(struct uring_ent *e)
 	size_t arg_len;
 
 	memcpy(&ih, e->hdr->in_out, sizeof(ih));
-	e->q->thr->turn_requests++;
-	e->q->thr->held++;
+	/*
+	 * close() sends RELEASE in the background and goes on: it arrives with
+	 * the client's next request, and must not make one synchronous client
+	 * look like two (that cost creates/s its SCHED_IDLE and its CPU).
+	 */
+	if (ih.opcode != FUSE_RELEASE && ih.opcode != FUSE_RELEASEDIR) {
+		e->waited_for = true;
+		e->q->thr->turn_requests++;
+		e->q->thr->held++;
+	}
 	atomic_store_explicit(&e->req.state, FURI_REQ_DISPATCHING, memory_order_relaxed);
 	/* len counts the header, the first argument (in op_in) and the payload. */
 	if (payload_sz > e->req.out_size || ih.len < sizeof(ih) + payload_sz ||
