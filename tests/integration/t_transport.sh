@@ -81,12 +81,21 @@ fi
 
 # --- -o sched_idle: which queue threads run as SCHED_IDLE ---------------
 # policy is field 41 of /proc/PID/task/TID/stat (39th after the comm).
+thread_policy() {	# TASKDIR: 0 SCHED_OTHER, 5 SCHED_IDLE
+	sed 's/.*) //' "$1/stat" | awk '{print $39}'
+}
 idle_threads() {
 	local t n=0
 	for t in /proc/"$1"/task/*; do
-		[ "$(sed 's/.*) //' "$t/stat" | awk '{print $39}')" = 5 ] && n=$((n + 1))
+		[ "$(thread_policy "$t")" = 5 ] && n=$((n + 1))
 	done
 	echo "$n"
+}
+named_thread() {	# PID NAME: the task directory of the thread named NAME
+	local t
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm")" = "$2" ] && echo "$t"
+	done
 }
 for mode in auto never always; do
 	m=$(t_mkdir "sched-$mode")
@@ -96,7 +105,9 @@ for mode in auto never always; do
 	taskset -c 0 dd if=/dev/zero of="$m/sync" bs=4k count=100 oflag=direct status=none
 	n=$(idle_threads "$pid")
 	case $mode in
-	auto) assert_eq sched_idle/auto-one-idle-thread 1 "$n" ;;
+	auto)	# the thread of CPU 0 for sure; others idle too if they served alone
+		assert_eq sched_idle/auto-cpu0-thread-idle 5 "$(thread_policy "$(named_thread "$pid" furi-uring0)")"
+		assert_ge sched_idle/auto-idle-threads 1 "$n" ;;
 	never) assert_eq sched_idle/never-none 0 "$n" ;;
 	always) assert_eq sched_idle/always-every-queue-thread "$(furi_json_get "$m" threads)" "$n" ;;
 	esac
@@ -109,10 +120,7 @@ done
 # thread, alone busy, may leave CPU 0 for an idle CPU; a later synchronous
 # client brings it home. pin=always keeps it on CPU 0, pin=never never pins.
 thread_cpus() {	# PID NAME: the Cpus_allowed_list of the thread named NAME
-	local t
-	for t in /proc/"$1"/task/*; do
-		[ "$(cat "$t/comm")" = "$2" ] && awk '/^Cpus_allowed_list/ {print $2}' "$t/status"
-	done
+	awk '/^Cpus_allowed_list/ {print $2}' "$(named_thread "$1" "$2")/status"
 }
 all_cpus=$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status)
 if [ "$ncpu" -lt 2 ] || [ "$(nproc)" -lt 2 ]; then
@@ -129,10 +137,12 @@ else
 			--output-format=json >"$T_DIR/fio-pin-$mode.json" 2>&1 &
 		fio_pid=$!
 		t_track_pid "$fio_pid"
-		seen=" "
+		seen=" " policies=" "
 		while kill -0 "$fio_pid" 2>/dev/null; do
 			cpus=$(thread_cpus "$pid" furi-uring0)
 			case $seen in *" $cpus "*) ;; *) seen+="$cpus " ;; esac
+			policy=$(thread_policy "$(named_thread "$pid" furi-uring0)")
+			case $policies in *" $policy "*) ;; *) policies+="$policy " ;; esac
 			sleep 0.1
 		done
 		wait "$fio_pid"
@@ -143,6 +153,8 @@ else
 		after=$(thread_cpus "$pid" furi-uring0)
 		case $mode in
 		auto)
+			# sched_idle=auto too: 64 requests at once are served as SCHED_OTHER
+			assert_contains sched_idle/auto-busy-thread-normal "$policies" " 0 "
 			assert_contains pin/auto-busy-thread-left-cpu0 "$seen" " $all_cpus "
 			assert_eq pin/auto-home-again 0 "$after" ;;
 		always)
@@ -155,6 +167,35 @@ else
 		assert_eq "pin/$mode-transport" io_uring "$(furi_transport "$m")"
 		furi_umount "$m"
 	done
+fi
+
+# --- one client creating files stays "one request at a time" --------------
+# close() sends RELEASE in the background, so it reaches the queue beside the
+# client's next LOOKUP; counted as a second client it made the thread
+# SCHED_OTHER and unpinned it, and creates/s fell 4x.
+if [ "$ncpu" -ge 2 ] && [ "$(nproc)" -ge 2 ]; then
+	m=$(t_mkdir creates-quiet)
+	if furi_mount nullfs "$m" -o transport=uring; then
+		pid=$(furi_json_get "$m" pid)
+		taskset -c 0 "$FURI" bench-meta creates --dir "$m/d" --count 20000 >"$T_DIR/creates.json" &
+		bm_pid=$!
+		t_track_pid "$bm_pid"
+		sleep 0.3
+		samples=0 normal=0 moved=0
+		while kill -0 "$bm_pid" 2>/dev/null && [ $samples -lt 20 ]; do
+			task=$(named_thread "$pid" furi-uring0)
+			[ "$(thread_policy "$task")" = 5 ] || normal=$((normal + 1))
+			[ "$(thread_cpus "$pid" furi-uring0)" = 0 ] || moved=$((moved + 1))
+			samples=$((samples + 1))
+			sleep 0.05
+		done
+		wait "$bm_pid"
+		assert_eq creates-quiet/ran 0 $?
+		assert_ge creates-quiet/samples 5 "$samples"
+		assert_eq creates-quiet/thread-stayed-sched-idle 0 "$normal"
+		assert_eq creates-quiet/thread-stayed-on-cpu0 0 "$moved"
+		furi_umount "$m"
+	fi
 fi
 
 # --- -o max_readahead above the kernel's 128 KiB reaches the mount's bdi ---
