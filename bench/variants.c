@@ -110,9 +110,10 @@ static int native_for(struct bench_run *run, const struct fs_entry *e, const cha
  * 4 jobs x QD64 put up to 128 requests on each CPU's queue of a 2-CPU
  * machine, and native keeps all 256 at the disk; with 64 entries (and
  * max_background = queues x depth) half of them would wait in the kernel.
- * Pinned queue threads (the default): with -o io_spin_us and -o sched_idle
- * an unpinned thread lost at QD1 (1 job 0.51-0.54x native against
- * 0.65-0.85x pinned) and gained nothing at QD64, in A/B runs of this matrix.
+ * Default placement (-o pin=auto): with -o io_spin_us and -o sched_idle
+ * an always-unpinned thread (nopin) lost at QD1 (1 job 0.51-0.54x native
+ * against 0.65-0.85x pinned) and gained nothing at QD64, in A/B runs of
+ * this matrix; pin=auto keeps a thread serving one request at a time pinned.
  */
 #define IMAGE_OPTS "direct,growable,name=qemu.img,queue_depth=128"
 
