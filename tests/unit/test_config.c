@@ -228,65 +228,59 @@ static void test_size_suffix_overflow_is_rejected(void)
 	CHECK_EQ(cfg.max_write, 1u << 20);
 }
 
-static void test_transport_values(void)
-{
-	static const struct { const char *s; enum furi_transport t; } good[] = {
-		{ "transport=auto", FURI_TRANSPORT_AUTO },
-		{ "transport=uring", FURI_TRANSPORT_URING },
-		{ "transport=io_uring", FURI_TRANSPORT_URING },
-		{ "transport=legacy", FURI_TRANSPORT_LEGACY },
-		{ "transport=dev_fuse", FURI_TRANSPORT_LEGACY },
-	};
+/* Options taking one of a few names; the first three are the ones the error lists. */
+struct choice_opt {
+	const char *key;
+	size_t off;			/* of the enum in struct furi_config */
+	const char *names[5];
+	int values[5];
+	const char *expected;		/* as the error message lists them */
+};
 
-	furi_config_init(&cfg);
-	for (size_t i = 0; i < FURI_ARRAY_SIZE(good); i++) {
-		cfg.transport = (enum furi_transport)99;
-		CHECK_EQ(set(good[i].s), 0);
-		CHECK_EQ(cfg.transport, good[i].t);
+static const struct choice_opt choice_opts[] = {
+	{ "transport", offsetof(struct furi_config, transport),
+	  { "auto", "uring", "io_uring", "legacy", "dev_fuse" },
+	  { FURI_TRANSPORT_AUTO, FURI_TRANSPORT_URING, FURI_TRANSPORT_URING,
+	    FURI_TRANSPORT_LEGACY, FURI_TRANSPORT_LEGACY },
+	  "(expected auto, uring or legacy)" },
+	{ "sched_idle", offsetof(struct furi_config, sched_idle),
+	  { "always", "never", "auto" },
+	  { FURI_SCHED_IDLE_ALWAYS, FURI_SCHED_IDLE_NEVER, FURI_SCHED_IDLE_AUTO },
+	  "(expected auto, always or never)" },
+	{ "pin", offsetof(struct furi_config, pin),
+	  { "never", "always", "auto" },
+	  { FURI_PIN_NEVER, FURI_PIN_ALWAYS, FURI_PIN_AUTO },
+	  "(expected auto, always or never)" },
+};
+
+static void test_choice_values(void)
+{
+	for (size_t i = 0; i < FURI_ARRAY_SIZE(choice_opts); i++) {
+		const struct choice_opt *c = &choice_opts[i];
+		int *field = (int *)((char *)&cfg + c->off);
+		static const char *const bad_values[] = { "=sometimes", "", "=", "=AUTO", "=auto " };
+		char o[64], want[96];
+
+		furi_config_init(&cfg);
+		for (size_t k = 0; k < 5 && c->names[k]; k++) {
+			*field = 99;
+			snprintf(o, sizeof(o), "%s=%s", c->key, c->names[k]);
+			CHECK_EQ(set(o), 0);
+			CHECK_EQ(*field, c->values[k]);
+		}
+		/* A bad value names the option, the value and the choices, and changes nothing. */
+		*field = c->values[0];
+		for (size_t k = 0; k < FURI_ARRAY_SIZE(bad_values); k++) {
+			snprintf(o, sizeof(o), "%s%s", c->key, bad_values[k]);
+			CHECK_BAD(o, c->key);
+			CHECK_CONTAINS(err, c->expected);
+			CHECK_EQ(*field, c->values[0]);
+		}
+		snprintf(o, sizeof(o), "%s=sometimes", c->key);
+		CHECK_BAD(o, c->key);
+		snprintf(want, sizeof(want), "'sometimes' %s", c->expected);
+		CHECK_CONTAINS(err, want);
 	}
-	cfg.transport = FURI_TRANSPORT_LEGACY;
-	CHECK_BAD("transport=fast", "transport");
-	CHECK_CONTAINS(err, "fast");
-	CHECK_CONTAINS(err, "auto, uring or legacy");
-	CHECK_BAD("transport", "transport");
-	CHECK_BAD("transport=", "transport");
-	CHECK_BAD("transport=URING", "transport");
-	CHECK_EQ(cfg.transport, FURI_TRANSPORT_LEGACY);
-}
-
-static void test_sched_idle_values(void)
-{
-	furi_config_init(&cfg);
-	CHECK_EQ(set("sched_idle=always"), 0);
-	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_ALWAYS);
-	CHECK_EQ(set("sched_idle=never"), 0);
-	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_NEVER);
-	CHECK_EQ(set("sched_idle=auto"), 0);
-	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_AUTO);
-	cfg.sched_idle = FURI_SCHED_IDLE_NEVER;
-	CHECK_BAD("sched_idle=sometimes", "sched_idle");
-	CHECK_CONTAINS(err, "auto, always or never");
-	CHECK_BAD("sched_idle", "sched_idle");
-	CHECK_BAD("sched_idle=", "sched_idle");
-	CHECK_EQ(cfg.sched_idle, FURI_SCHED_IDLE_NEVER);
-}
-
-static void test_pin_values(void)
-{
-	furi_config_init(&cfg);
-	CHECK_EQ(set("pin=never"), 0);
-	CHECK_EQ(cfg.pin, FURI_PIN_NEVER);
-	CHECK_EQ(set("pin=always"), 0);
-	CHECK_EQ(cfg.pin, FURI_PIN_ALWAYS);
-	CHECK_EQ(set("pin=auto"), 0);
-	CHECK_EQ(cfg.pin, FURI_PIN_AUTO);
-	cfg.pin = FURI_PIN_ALWAYS;
-	CHECK_BAD("pin=yes", "pin");
-	CHECK_CONTAINS(err, "'yes' (expected auto, always or never)");
-	CHECK_BAD("pin", "pin");
-	CHECK_BAD("pin=", "pin");
-	CHECK_BAD("pin=Auto", "pin");
-	CHECK_EQ(cfg.pin, FURI_PIN_ALWAYS);
 }
 
 /* Unknown options are handed back untouched for the next parser. */
@@ -369,9 +363,7 @@ int main(void)
 	test_number_options_ranges();
 	test_size_suffixes();
 	test_size_suffix_overflow_is_rejected();
-	test_transport_values();
-	test_sched_idle_values();
-	test_pin_values();
+	test_choice_values();
 	test_unknown_keys_restore_option();
 	test_error_buffer_may_be_null_or_small();
 	test_help_lists_every_option();
