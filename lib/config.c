@@ -102,39 +102,54 @@ static const struct {
 	{ "dirsync", MS_DIRSYNC, 0 },
 };
 
-/* The values an enum option takes; the first name of each value is the one help shows. */
+/* The names an enum option takes; aliases come last and are not listed in errors. */
 struct choice {
 	const char *name;
 	int value;
+	bool alias;
 };
 
 static const struct choice transport_choices[] = {
-	{ "auto", FURI_TRANSPORT_AUTO },
-	{ "uring", FURI_TRANSPORT_URING },
-	{ "legacy", FURI_TRANSPORT_LEGACY },
-	{ "io_uring", FURI_TRANSPORT_URING },
-	{ "dev_fuse", FURI_TRANSPORT_LEGACY },
-	{ NULL, 0 },
+	{ "auto", FURI_TRANSPORT_AUTO, false },
+	{ "uring", FURI_TRANSPORT_URING, false },
+	{ "legacy", FURI_TRANSPORT_LEGACY, false },
+	{ "io_uring", FURI_TRANSPORT_URING, true },
+	{ "dev_fuse", FURI_TRANSPORT_LEGACY, true },
+	{ NULL, 0, false },
 };
 
 static const struct choice sched_idle_choices[] = {
-	{ "auto", FURI_SCHED_IDLE_AUTO },
-	{ "always", FURI_SCHED_IDLE_ALWAYS },
-	{ "never", FURI_SCHED_IDLE_NEVER },
-	{ NULL, 0 },
+	{ "auto", FURI_SCHED_IDLE_AUTO, false },
+	{ "always", FURI_SCHED_IDLE_ALWAYS, false },
+	{ "never", FURI_SCHED_IDLE_NEVER, false },
+	{ NULL, 0, false },
 };
 
 static const struct choice pin_choices[] = {
-	{ "auto", FURI_PIN_AUTO },
-	{ "always", FURI_PIN_ALWAYS },
-	{ "never", FURI_PIN_NEVER },
-	{ NULL, 0 },
+	{ "auto", FURI_PIN_AUTO, false },
+	{ "always", FURI_PIN_ALWAYS, false },
+	{ "never", FURI_PIN_NEVER, false },
+	{ NULL, 0, false },
 };
+
+/* "a, b or c": the names an error lists. */
+static void choice_list(const struct choice *c, char *buf, size_t len)
+{
+	size_t n, i, used = 0;
+
+	for (n = 0; c[n].name && !c[n].alias; n++)
+		;
+	buf[0] = '\0';
+	for (i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 i == 0 ? "" : i == n - 1 ? " or " : ", ", c[i].name);
+}
 
 static int set_choice(int *dst, const char *key, const char *val, const struct choice *c,
 		      char *err, size_t errlen)
 {
 	const struct choice *i;
+	char expected[128];
 
 	for (i = c; val && i->name; i++) {
 		if (!strcmp(val, i->name)) {
@@ -142,9 +157,9 @@ static int set_choice(int *dst, const char *key, const char *val, const struct c
 			return 0;
 		}
 	}
-	/* The expected list names each value once: aliases come after the last first name. */
-	return furi_seterr(err, errlen, EINVAL, "bad value for -o %s: '%s' (expected %s, %s or %s)",
-			   key, val ? val : "", c[0].name, c[1].name, c[2].name);
+	choice_list(c, expected, sizeof(expected));
+	return furi_seterr(err, errlen, EINVAL, "bad value for -o %s: '%s' (expected %s)",
+			   key, val ? val : "", expected);
 }
 
 int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen)
