@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ioprio.h>
 #include <liburing.h>
 #include <sched.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -776,8 +778,38 @@ static bool may_leave_sched_idle(void)
 	return ok;
 }
 
+/*
+ * Why the I/O priority is pinned down: a thread without an explicit one
+ * submits block I/O at the class its CPU policy implies, and SCHED_IDLE
+ * implies IOPRIO_CLASS_IDLE. The backend reads and writes of a SCHED_IDLE
+ * queue thread (passthrough, image) reached the disk as idle-class I/O,
+ * which mq-deadline and bfq serve only when no other I/O waits (mq-deadline:
+ * up to prio_aging_expire, 10 s). The thread keeps the best-effort level its
+ * nice value gives it; a server started under ionice or SCHED_IDLE keeps
+ * what it was given.
+ */
+static void keep_io_priority(void)
+{
+	int prio = (int)syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
+	int policy = sched_getscheduler(0);
+	int nice;
+
+	if (prio < 0 || IOPRIO_PRIO_CLASS(prio) != IOPRIO_CLASS_NONE ||
+	    (policy != SCHED_OTHER && policy != SCHED_BATCH))
+		return;
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, 0);	/* this thread's, on Linux */
+	if (nice == -1 && errno)
+		return;
+	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+		    IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, (nice + 20) / 5)))
+		furi_warn("queue thread I/O priority: %s", strerror(errno));
+}
+
 static void sched_class_init(struct uring_thread *t)
 {
+	if (t->u->se->cfg.sched_idle != FURI_SCHED_IDLE_NEVER)
+		keep_io_priority();
 	switch (t->u->se->cfg.sched_idle) {
 	case FURI_SCHED_IDLE_ALWAYS:
 		set_sched_idle(t, true);

@@ -224,6 +224,40 @@ else
 	t_not_ok fdlimit/mount "furi mount passthrough under a 1024 file limit failed"
 fi
 
+# --- backend I/O priority: a SCHED_IDLE queue thread's I/O is not idle-class --
+# A thread with no I/O priority of its own submits block I/O at the class its
+# CPU policy implies, and SCHED_IDLE implies idle-class I/O, which the disk's
+# scheduler serves only when nothing else waits. The queue threads keep the
+# best-effort class; the class of each request is read from the block layer's
+# trace (block_rq_insert prints it), while the thread is SCHED_IDLE.
+trace_events=/sys/kernel/tracing/events/block/block_rq_insert
+if ! grep -q ioprio "$trace_events/format" 2>/dev/null || [ ! -d /sys/kernel/tracing/instances ]; then
+	t_skip io-priority "no tracefs with an ioprio field in block_rq_insert"
+elif mount_pt ioprio "transport=uring,sched_idle=always"; then
+	dd if=/dev/urandom of="$SRC/f" bs=1M count=4 status=none && sync
+	trace=/sys/kernel/tracing/instances/furi-t-$$
+	mkdir "$trace" && t_on_exit "rmdir '$trace' 2>/dev/null"
+	echo 1 >"$trace/events/block/block_rq_insert/enable"
+	dd if="$MNT/f" of=/dev/null bs=4k count=256 iflag=direct status=none
+	echo 0 >"$trace/events/block/block_rq_insert/enable"
+	# "be,0,4 [furi-uring1]": class, level, hint and the inserting thread
+	classes=$(grep -o '[a-z]*,[0-9]*,[0-9]* \[furi-uring[0-9]*\]' "$trace/trace" | cut -d, -f1 | sort | uniq -c)
+	rmdir "$trace"
+	pid=$(furi_json_get "$MNT" pid)
+	assert_eq io-priority/threads-sched-idle "$(furi_json_get "$MNT" threads)" \
+		"$(grep -l '^policy *: *5$' /proc/"$pid"/task/*/sched 2>/dev/null | wc -l)"
+	if [ -z "$classes" ]; then
+		t_skip io-priority/class "no block request from a queue thread (is $SRC on a block device?)"
+	else
+		t_log "block requests by class: $(echo $classes)"
+		assert_contains io-priority/best-effort "$classes" " be"
+		assert_not_contains io-priority/no-idle-class "$classes" " idle"
+	fi
+	furi_umount "$MNT" || t_not_ok io-priority/umount "mount or server still there"
+else
+	t_not_ok io-priority/mount "furi mount passthrough failed"
+fi
+
 # --- a bad SOURCE_DIR: one line with the fix --------------------------------
 m=$(t_mkdir bad-mnt)
 out=$("$FURI" mount passthrough "$T_DIR/missing" "$m" 2>&1)
