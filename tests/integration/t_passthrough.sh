@@ -219,6 +219,18 @@ if prlimit --nofile=1024:1024 "$FURI" mount passthrough "$SRC" "$MNT" -o allow_o
 	workload fdlimit
 	run_syscalls fdlimit "$MNT" -x many_open_files
 	same_tree fdlimit
+	# Removing one name of a file that keeps another needs no descriptor: the
+	# handle stays good. Pinned anyway, 300 such files past the budget would
+	# hold 300 descriptors, more than this limit leaves.
+	mkdir "$MNT/links" && for i in $(seq 1 300); do
+		: >"$MNT/links/f$i" && ln "$MNT/links/f$i" "$MNT/links/l$i" || break
+	done
+	before=$(ls /proc/"$pid"/fd | wc -l)
+	failed=0
+	for i in $(seq 1 300); do rm "$MNT/links/f$i" 2>/dev/null || failed=$((failed + 1)); done
+	assert_eq fdlimit/unlink-one-of-two-names 0 "$failed"
+	assert_le fdlimit/unlink-one-of-two-names-no-descriptor $((before + 16)) "$(ls /proc/"$pid"/fd | wc -l)"
+	assert_eq fdlimit/other-names-left 300 "$(ls "$MNT/links" | wc -l)"
 	furi_umount "$MNT" || t_not_ok fdlimit/umount "mount or server still there"
 else
 	t_not_ok fdlimit/mount "furi mount passthrough under a 1024 file limit failed"
