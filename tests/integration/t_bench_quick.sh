@@ -3,7 +3,8 @@
 # tests/integration/t_bench_quick.sh - smoke test of `furi bench --quick`: the
 # run succeeds, the report has every suite's table, the raw fio JSON, the
 # TSV and the plots are there, every io_uring mount was verified as io_uring
-# by `furi status` (none fell back), and nothing stays mounted.
+# by `furi status` (none fell back), and nothing stays mounted; and that
+# bench/cpu_split.sh reports a split whose user part lies within the whole.
 #
 # It never compares a number: benchmark results are not pass/fail material.
 # Needs root, fio, and FUSE-over-io_uring (it sets enable_uring to Y and
@@ -107,5 +108,17 @@ if [ -n "$run_dir" ] && [ -e "$run_dir" ]; then
 else
 	t_ok bench/tempdir-removed
 fi
+
+# bench/cpu_split.sh: one line with the split, the user part inside the whole,
+# and its mount and directory gone.
+split=$(FURI="$FURI" timeout 120 "$T_ROOT/bench/cpu_split.sh" nullfs 1 2>/dev/null)
+assert_contains cpu-split/line "$split" "nullfs QD1:"
+if [[ "$split" =~ ([0-9.]+)\ us\ CPU,\ ([0-9.]+)\ us\ of\ it\ in\ user ]]; then
+	assert_cmd cpu-split/user-within-total awk -v c="${BASH_REMATCH[1]}" -v u="${BASH_REMATCH[2]}" \
+		'BEGIN { exit !(c > 0 && u > 0 && u < c) }'
+else
+	t_not_ok cpu-split/user-within-total "no numbers in '$split'"
+fi
+assert_eq cpu-split/nothing-left 0 "$(grep -c ' /tmp/furi-cpu-split\.' /proc/self/mountinfo)"
 
 t_done
