@@ -149,6 +149,7 @@ struct passthrough {
 	/* nodes keep an O_PATH descriptor while fewer than max_node_fds do */
 	_Atomic long node_fds;
 	long max_node_fds;
+	long max_pinned_fds;		/* and pinned nodes (see pin_before_remove) up to this */
 	int mount_fd;			/* the source root opened for reading, for open_by_handle_at */
 	int mount_id;			/* its mount: nodes elsewhere keep their descriptor */
 };
@@ -798,6 +799,9 @@ static void pt_link(struct furi_req *req, uint64_t ino, uint64_t newparent, cons
  * the unlink. Pinned regardless, every file of a mass delete held a
  * descriptor until its FORGET came, and under a 1024 file limit a
  * directory of 10 000 once ran out (EMFILE for the parent of an unlink).
+ * Directories (a cwd holds one without an open) are pinned while pins stay
+ * under max_pinned_fds, and so are open files: past it the server keeps
+ * descriptors for its calls, and such a node answers ESTALE.
  */
 static void pin_before_remove(struct passthrough *fs, int dirfd, const char *name)
 {
@@ -818,6 +822,7 @@ static void pin_before_remove(struct passthrough *fs, int dirfd, const char *nam
 	pthread_mutex_lock(&s->lock);
 	n = shard_find(s, h, st.st_dev, st.st_ino);
 	if (n && n->fd < 0 && node_is(n, fd) &&
+	    atomic_load(&fs->node_fds) < fs->max_pinned_fds &&
 	    (S_ISDIR(st.st_mode) || (st.st_nlink <= 1 && atomic_load(&n->opens) > 0))) {
 		__atomic_store_n(&n->fd, fd, __ATOMIC_RELEASE);
 		atomic_fetch_add(&fs->node_fds, 1);
@@ -1928,6 +1933,9 @@ static int raise_fd_limit(struct passthrough *fs, char *err, size_t errlen)
 	/* A quarter stays for open files, directories and handles reopened for a call. */
 	fs->max_node_fds = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)LONG_MAX / 4
 			   ? LONG_MAX / 4 : (long)rl.rlim_cur / 4 * 3;
+	/* Pins take at most half of that quarter. */
+	fs->max_pinned_fds = fs->max_node_fds == LONG_MAX / 4
+			     ? LONG_MAX / 4 : (long)rl.rlim_cur / 8 * 7;
 	return 0;
 }
 
