@@ -19,9 +19,8 @@ fs=${1:-nullfs} qd=${2:-64} opts=${3:-}
 work=$(mktemp -d /tmp/furi-cpu-split.XXXXXX)
 mnt=$work/m
 mkdir "$mnt"
-pid=""
 cleanup() {
-	[ -n "$pid" ] && umount "$mnt" 2>/dev/null
+	mountpoint -q "$mnt" && { umount "$mnt" || umount -l "$mnt"; }
 	rm -rf "$work"
 }
 trap cleanup EXIT
