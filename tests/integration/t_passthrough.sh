@@ -9,8 +9,9 @@
 # the ring carried the data), /dev/fuse, the writeback cache and kernel
 # passthrough. Then what only a passthrough has: the caller's credentials on
 # the source (as a non-root user, supplementary groups, setgid directories),
-# inodes that stay right across forgets, the open file limit, and the
-# messages for a bad SOURCE_DIR.
+# inodes that stay right across forgets, the open file limit (mass unlinks
+# and removed cwds included), the I/O class of the queue threads' disk
+# requests, and the messages for a bad SOURCE_DIR.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || t_skip_all "needs root"
@@ -240,6 +241,15 @@ if prlimit --nofile=1024:1024 "$FURI" mount passthrough "$SRC" "$MNT" -o allow_o
 		(cd "$MNT/dirs/d$i" && exec sleep 300) &
 		cwd_pids+=($!) && t_track_pid $!
 	done
+	for _ in $(seq 1 100); do	# every one in its directory before the rmdirs
+		n=0
+		for p in "${cwd_pids[@]}"; do
+			[[ "$(readlink /proc/"$p"/cwd 2>/dev/null)" == */dirs/d* ]] && n=$((n + 1))
+		done
+		[ "$n" -eq 300 ] && break
+		sleep 0.1
+	done
+	assert_eq fdlimit/cwds-held 300 "$n"
 	failed=0
 	for i in $(seq 1 300); do rmdir "$MNT/dirs/d$i" 2>/dev/null || failed=$((failed + 1)); done
 	assert_eq fdlimit/rmdir-cwds 0 "$failed"
