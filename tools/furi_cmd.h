@@ -3,6 +3,7 @@
 #ifndef FURI_CMD_H
 #define FURI_CMD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #define FURI_EXIT_FAIL 1
@@ -20,6 +21,19 @@ void furi_cmd_die_option(const char *cmd, int c, char *const argv[]) __attribute
 int furi_cmd_absolute(const char *path, char *buf, size_t len);
 
 int furi_cmd_status(int argc, char **argv);
+
+/* A serving thread of a furi server, as the kernel sees it now. */
+struct furi_thread_info {
+	char name[16];		/* furi-uringN or furi-fuseN */
+	int tid;
+	int policy;		/* SCHED_* */
+	char cpus[64];		/* CPUs it may run on, as a list: "0", "0-1" */
+	char io[40];		/* I/O class of its disk requests: "best-effort 4", "idle (from policy)" */
+};
+/* Up to max serving threads of pid, by name; how many, or -errno. */
+int furi_server_threads(int pid, struct furi_thread_info *out, int max);
+/* "normal", "idle", "batch", "fifo", "rr". */
+const char *furi_sched_policy_name(int policy);
 void furi_cmd_status_usage(FILE *out);
 
 int furi_cmd_bench(int argc, char **argv);

@@ -35,7 +35,9 @@ void furi_cmd_status_usage(FILE *out)
 "Show how a furi mount is served: the transport (io_uring, or /dev/fuse with the\n"
 "reason io_uring is not in use), queues, threads, queue depth, buffer memory, and\n"
 "per-channel counters: requests by opcode, bytes in and out, errors, requests in\n"
-"flight and latency percentiles (from receipt to reply, inside the server).\n"
+"flight and latency percentiles (from receipt to reply, inside the server); and\n"
+"the serving threads as the kernel sees them now: scheduling policy, the CPUs\n"
+"each may run on, and the I/O class of its disk requests.\n"
 "\n"
 "A channel is one io_uring queue (queueN, one per possible CPU) or the /dev/fuse\n"
 "workers (dev_fuse). Counters start at zero when the mount starts.\n"
@@ -248,12 +250,22 @@ static void json_string(FILE *out, const char *s)
 	fputc('"', out);
 }
 
+/* Serving threads of the server, read once per run of the command. */
+#define MAX_THREADS 1024
+static struct furi_thread_info threads[MAX_THREADS];
+
+static int load_threads(const struct snapshot *s)
+{
+	return furi_server_threads(s->st->pid, threads, MAX_THREADS);
+}
+
 static void print_json(const struct snapshot *s)
 {
 	const struct furi_status *st = s->st;
 	unsigned i, j, n = nchan(s);
 	uint64_t by_kind[3] = { 0, 0, 0 };
 	bool first;
+	int nt;
 
 	for (i = 0; i < n; i++) {
 		struct furi_chan_stats c;
@@ -280,6 +292,19 @@ static void print_json(const struct snapshot *s)
 	       (unsigned long long)st->payload_bytes, (unsigned long long)st->buffer_bytes,
 	       st->max_write, st->max_pages, st->max_background, st->congestion_threshold,
 	       (unsigned long long)st->want);
+	printf(" \"server_threads\": [");
+	nt = load_threads(s);
+	for (i = 0; (int)i < nt; i++) {
+		printf("%s{\"name\": ", i ? ", " : "");
+		json_string(stdout, threads[i].name);
+		printf(", \"tid\": %d, \"policy\": \"%s\", \"cpus\": ", threads[i].tid,
+		       furi_sched_policy_name(threads[i].policy));
+		json_string(stdout, threads[i].cpus);
+		printf(", \"io\": ");
+		json_string(stdout, threads[i].io);
+		printf("}");
+	}
+	printf("],");
 	printf(" \"requests\": {\"io_uring\": %llu, \"dev_fuse\": %llu}, \"channels\": [",
 	       (unsigned long long)by_kind[FURI_CHAN_URING],
 	       (unsigned long long)by_kind[FURI_CHAN_DEV_FUSE]);
@@ -333,6 +358,7 @@ static void print_human(const struct snapshot *s)
 	uint64_t ops[FURI_OPCODE_MAX] = { 0 };
 	char a[32], b[32];
 	bool any = false;
+	int nt;
 
 	printf("%s: %s, pid %d, %s, FUSE %u.%u\n", st->mountpoint, st->fs, st->pid,
 	       state_name(st->state), st->proto_major, st->proto_minor);
@@ -361,6 +387,14 @@ static void print_human(const struct snapshot *s)
 		       (long long)(c.received - c.replied), (unsigned long long)c.errors, a, b,
 		       (double)furi_lat_percentile(c.lat, 50) / 1000.0,
 		       (double)furi_lat_percentile(c.lat, 99) / 1000.0);
+	}
+	nt = load_threads(s);
+	if (nt > 0) {
+		printf("\n%-12s %8s %-7s %-8s %s\n", "thread", "tid", "policy", "cpus", "disk I/O class");
+		for (i = 0; (int)i < nt; i++)
+			printf("%-12s %8d %-7s %-8s %s\n", threads[i].name, threads[i].tid,
+			       furi_sched_policy_name(threads[i].policy), threads[i].cpus,
+			       threads[i].io);
 	}
 	printf("\nrequests by opcode:");
 	for (j = 0; j < FURI_OPCODE_MAX; j++) {

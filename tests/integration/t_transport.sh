@@ -42,6 +42,9 @@ if furi_mount memfs "$m" -o "$small"; then
 	assert_eq auto/nothing-in-flight 0 "$(furi_chan_sum "$m" any in_flight)"
 	human=$("$FURI" status "$m")
 	assert_contains auto/status-human "$human" "transport: io_uring"
+	assert_contains auto/status-human-threads "$human" "disk I/O class"
+	assert_eq auto/status-human-queue-threads "$(furi_json_get "$m" threads)" \
+		"$(grep -c '^furi-uring[0-9]* ' <<<"$human")"
 	furi_umount "$m"
 	assert_cmd auto/unmounted test ! -e "$m/big"
 else
@@ -112,6 +115,20 @@ for mode in auto never always; do
 	always) assert_eq sched_idle/always-every-queue-thread "$(furi_json_get "$m" threads)" "$n" ;;
 	esac
 	assert_eq "sched_idle/$mode-transport" io_uring "$(furi_transport "$m")"
+	# furi status shows the same threads, classes and CPUs as /proc, and
+	# every queue thread's disk I/O stays best-effort whatever its policy.
+	threads_json=$(furi_status_json "$m" | jq -c '.server_threads')
+	want=""
+	for t in /proc/"$pid"/task/*; do
+		name=$(cat "$t/comm")
+		[[ $name == furi-* ]] || continue
+		case $(thread_policy "$t") in 0) p=normal ;; 5) p=idle ;; *) p=other ;; esac
+		want+="$name ${t##*/} $p $(awk '/^Cpus_allowed_list/ {print $2}' "$t/status")"$'\n'
+	done
+	assert_eq "status/$mode-threads-as-proc" "$(printf '%s' "$want" | sort)" \
+		"$(jq -r '.[] | "\(.name) \(.tid) \(.policy) \(.cpus)"' <<<"$threads_json" | sort)"
+	assert_eq "status/$mode-queue-threads-io-best-effort" "$(furi_json_get "$m" threads)" \
+		"$(jq '[.[] | select(.name | startswith("furi-uring")) | select(.io | startswith("best-effort"))] | length' <<<"$threads_json")"
 	furi_umount "$m"
 done
 
