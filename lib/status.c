@@ -217,6 +217,27 @@ int furi_mountinfo_find(const char *path, struct furi_mountinfo *mi)
 	return found;
 }
 
+int furi_proc_status_field(const char *path, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+	char line[512];
+	int r = -ENOENT;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen) || line[klen] != ':')
+			continue;
+		snprintf(buf, len, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
+		buf[strcspn(buf, "\n")] = '\0';
+		r = 0;
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
 uint64_t furi_process_start_time(pid_t pid)
 {
 	char path[64], buf[1024], *p;

@@ -82,6 +82,12 @@ int furi_status_dir(char *buf, size_t len);
 /* The status file of the mount with this device number. */
 int furi_status_path(char *buf, size_t len, unsigned major, unsigned minor);
 
+/*
+ * The value of "KEY:" in a /proc status file (/proc/self/status,
+ * /proc/PID/task/TID/status), blanks before it dropped: 0, or -errno
+ * (-ENOENT when the file has no such line).
+ */
+int furi_proc_status_field(const char *path, const char *key, char *buf, size_t len);
 /* Start time of a process (field 22 of /proc/PID/stat), 0 if it is gone or a zombie. */
 uint64_t furi_process_start_time(pid_t pid);
 

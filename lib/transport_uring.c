@@ -757,25 +757,13 @@ static void choose_sched_class(struct uring_thread *t, bool quiet, uint64_t *now
 static bool may_leave_sched_idle(void)
 {
 	struct rlimit rl;
-	char line[256];
-	bool ok = false;
-	FILE *f;
+	char caps[32];
 
 	if (!getrlimit(RLIMIT_NICE, &rl) && rl.rlim_cur >= 20)
 		return true;
-	f = fopen("/proc/self/status", "re");
-	if (!f)
+	if (furi_proc_status_field("/proc/self/status", "CapEff", caps, sizeof(caps)))
 		return false;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long caps;
-
-		if (sscanf(line, "CapEff: %llx", &caps) == 1) {
-			ok = caps & (1ull << 23);	/* CAP_SYS_NICE */
-			break;
-		}
-	}
-	fclose(f);
-	return ok;
+	return strtoull(caps, NULL, 16) & (1ull << 23);	/* CAP_SYS_NICE */
 }
 
 /*

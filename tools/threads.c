@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "furi_cmd.h"
+#include "status.h"
 
 /* Thread names the library gives its serving threads (lib/session.c). */
 static const char *const serving_prefixes[] = { "furi-uring", "furi-fuse" };
@@ -50,22 +51,11 @@ static bool read_line(const char *path, char *buf, size_t len)
 
 static void cpus_allowed(const char *dir, char *buf, size_t len)
 {
-	char path[400], line[256];
-	FILE *f;
+	char path[400];
 
-	snprintf(buf, len, "?");
 	snprintf(path, sizeof(path), "%s/status", dir);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "Cpus_allowed_list:", 18)) {
-			snprintf(buf, len, "%s", line + 18 + strspn(line + 18, " \t"));
-			buf[strcspn(buf, "\n")] = '\0';
-			break;
-		}
-	}
-	fclose(f);
+	if (furi_proc_status_field(path, "Cpus_allowed_list", buf, len))
+		snprintf(buf, len, "?");
 }
 
 /*

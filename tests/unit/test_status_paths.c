@@ -4,7 +4,7 @@
  * (lib/status.c, lib/stats.c): furi_path_absolute() cleaning paths without
  * touching the filesystem, the mountinfo line parser and its \ooo
  * unescaping on fixed strings, latency percentiles from known histograms,
- * opcode names, and where status files live.
+ * opcode names, where status files live, and fields of /proc status files.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -296,6 +296,31 @@ static void test_status_file_locations(void)
 	CHECK_EQ(furi_status_dir(dir, 4), -ENAMETOOLONG);
 }
 
+static void test_proc_status_fields(void)
+{
+	char path[] = "/tmp/furi-test-status-XXXXXX", buf[64];
+	int fd = mkstemp(path);
+	const char text[] = "Name:\tfuri-uring0\nCpus:\tnot this one\nCpus_allowed_list:\t0-1\n"
+			    "VmRSS:\t    1234 kB\nCapEff:\t0000000000800000\n";
+
+	CHECK(fd >= 0);
+	CHECK_EQ(write(fd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	CHECK_EQ(furi_proc_status_field(path, "Cpus_allowed_list", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "0-1");
+	CHECK_EQ(furi_proc_status_field(path, "Cpus", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "not this one");	/* the whole key, not a prefix of another */
+	CHECK_EQ(furi_proc_status_field(path, "VmRSS", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "1234 kB");
+	CHECK_EQ(furi_proc_status_field(path, "CapEff", buf, 5), 0);
+	CHECK_STR(buf, "0000");		/* truncated to the buffer, terminated */
+	CHECK_EQ(furi_proc_status_field(path, "VmSwap", buf, sizeof(buf)), -ENOENT);
+	unlink(path);
+	CHECK_EQ(furi_proc_status_field(path, "Name", buf, sizeof(buf)), -ENOENT);
+	CHECK_EQ(furi_proc_status_field("/proc/self/status", "Name", buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "test_status_pat");	/* comm: 15 characters */
+}
+
 int main(void)
 {
 	test_path_absolute_cleans_absolute_paths();
@@ -308,5 +333,6 @@ int main(void)
 	test_latency_percentiles_on_known_histograms();
 	test_opcode_names();
 	test_status_file_locations();
+	test_proc_status_fields();
 	return check_exit("test_status_paths");
 }
