@@ -82,6 +82,10 @@ int furi_status_dir(char *buf, size_t len);
 /* The status file of the mount with this device number. */
 int furi_status_path(char *buf, size_t len, unsigned major, unsigned minor);
 
+/* Names of the serving threads, with their index appended: furi-uring0, furi-fuse1. */
+#define FURI_THREAD_URING	"furi-uring"
+#define FURI_THREAD_DEV_FUSE	"furi-fuse"
+
 /*
  * The value of "KEY:" in a /proc status file (/proc/self/status,
  * /proc/PID/task/TID/status), blanks before it dropped: 0, or -errno

@@ -253,7 +253,7 @@ int furi_legacy_start(struct furi_session *se, unsigned nthreads, char *err, siz
 					   strerror(r));
 		}
 		w->started = true;
-		furi_name_thread(w->thread, "furi-fuse", i);
+		furi_name_thread(w->thread, FURI_THREAD_DEV_FUSE, i);
 		lg->nworkers = i + 1;
 	}
 	return 0;

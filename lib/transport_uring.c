@@ -1045,7 +1045,7 @@ int furi_uring_prepare(struct furi_session *se, char *why, size_t whylen)
 					   strerror(r));
 		}
 		t->started = true;
-		furi_name_thread(t->thread, "furi-uring", i);
+		furi_name_thread(t->thread, FURI_THREAD_URING, i);
 	}
 	wait_reports(u);
 	for (i = 0; i < nthreads; i++) {

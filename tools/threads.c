@@ -21,8 +21,7 @@
 #include "furi_cmd.h"
 #include "status.h"
 
-/* Thread names the library gives its serving threads (lib/session.c). */
-static const char *const serving_prefixes[] = { "furi-uring", "furi-fuse" };
+static const char *const serving_prefixes[] = { FURI_THREAD_URING, FURI_THREAD_DEV_FUSE };
 
 static bool is_serving(const char *name)
 {
