@@ -8,13 +8,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ioprio.h>
+#include <sched.h>
 #include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -236,6 +240,29 @@ int furi_proc_status_field(const char *path, const char *key, char *buf, size_t 
 	}
 	fclose(f);
 	return r;
+}
+
+int furi_thread_io_priority(pid_t tid, bool *derived)
+{
+	int prio = (int)syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
+	int policy, nice;
+
+	if (prio < 0)
+		return -errno;
+	*derived = IOPRIO_PRIO_CLASS(prio) == IOPRIO_CLASS_NONE;
+	if (!*derived)
+		return prio;
+	/* The kernel's rule for a thread without one: class from policy, level from nice. */
+	policy = sched_getscheduler(tid);
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (policy < 0 || (nice == -1 && errno))
+		return -errno;
+	if (policy == SCHED_IDLE)
+		return IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0);
+	return IOPRIO_PRIO_VALUE(policy == SCHED_FIFO || policy == SCHED_RR ? IOPRIO_CLASS_RT
+									 : IOPRIO_CLASS_BE,
+				 (nice + 20) / 5);
 }
 
 uint64_t furi_process_start_time(pid_t pid)

@@ -92,6 +92,12 @@ int furi_status_path(char *buf, size_t len, unsigned major, unsigned minor);
  * (-ENOENT when the file has no such line).
  */
 int furi_proc_status_field(const char *path, const char *key, char *buf, size_t len);
+/*
+ * The I/O priority (an ioprio value) block I/O of thread tid (0: this one)
+ * gets: its own, or, with none (*derived), the one the kernel derives from
+ * its policy (SCHED_IDLE: idle class) and nice value. -errno if it is gone.
+ */
+int furi_thread_io_priority(pid_t tid, bool *derived);
 /* Start time of a process (field 22 of /proc/PID/stat), 0 if it is gone or a zombie. */
 uint64_t furi_process_start_time(pid_t pid);
 

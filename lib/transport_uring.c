@@ -778,19 +778,12 @@ static bool may_leave_sched_idle(void)
  */
 static void keep_io_priority(void)
 {
-	int prio = (int)syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0);
-	int policy = sched_getscheduler(0);
-	int nice;
+	bool derived;
+	int prio = furi_thread_io_priority(0, &derived);
 
-	if (prio < 0 || IOPRIO_PRIO_CLASS(prio) != IOPRIO_CLASS_NONE ||
-	    (policy != SCHED_OTHER && policy != SCHED_BATCH))
+	if (prio < 0 || !derived || IOPRIO_PRIO_CLASS(prio) != IOPRIO_CLASS_BE)
 		return;
-	errno = 0;
-	nice = getpriority(PRIO_PROCESS, 0);	/* this thread's, on Linux */
-	if (nice == -1 && errno)
-		return;
-	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
-		    IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, (nice + 20) / 5)))
+	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio))
 		furi_warn("queue thread I/O priority: %s", strerror(errno));
 }
 

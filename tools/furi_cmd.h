@@ -3,7 +3,6 @@
 #ifndef FURI_CMD_H
 #define FURI_CMD_H
 
-#include <stdbool.h>
 #include <stdio.h>
 
 #define FURI_EXIT_FAIL 1
@@ -21,6 +20,7 @@ void furi_cmd_die_option(const char *cmd, int c, char *const argv[]) __attribute
 int furi_cmd_absolute(const char *path, char *buf, size_t len);
 
 int furi_cmd_status(int argc, char **argv);
+void furi_cmd_status_usage(FILE *out);
 
 /* A serving thread of a furi server, as the kernel sees it now. */
 struct furi_thread_info {
@@ -34,7 +34,6 @@ struct furi_thread_info {
 int furi_server_threads(int pid, struct furi_thread_info *out, int max);
 /* "normal", "idle", "batch", "fifo", "rr". */
 const char *furi_sched_policy_name(int policy);
-void furi_cmd_status_usage(FILE *out);
 
 int furi_cmd_bench(int argc, char **argv);
 void furi_cmd_bench_usage(FILE *out);

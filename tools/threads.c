@@ -11,11 +11,10 @@
 #include <errno.h>
 #include <linux/ioprio.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "furi_cmd.h"
@@ -57,42 +56,26 @@ static void cpus_allowed(const char *dir, char *buf, size_t len)
 		snprintf(buf, len, "?");
 }
 
-/*
- * The class the thread's block I/O gets: its own, or, without one, the one
- * the kernel derives from its CPU policy (SCHED_IDLE gives idle-class I/O).
- */
-static void io_class(int tid, int policy, char *buf, size_t len)
+/* The class the thread's block I/O gets, as "best-effort 4" or "idle (from policy)". */
+static void io_class(int tid, char *buf, size_t len)
 {
-	int prio = (int)syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
-	int nice;
+	static const char *const names[] = {
+		[IOPRIO_CLASS_RT] = "realtime", [IOPRIO_CLASS_BE] = "best-effort",
+		[IOPRIO_CLASS_IDLE] = "idle",
+	};
+	bool derived;
+	int prio = furi_thread_io_priority(tid, &derived);
+	unsigned class = prio < 0 ? 0 : IOPRIO_PRIO_CLASS(prio);
 
-	if (prio < 0) {
+	if (class == 0 || class >= sizeof(names) / sizeof(names[0]) || !names[class]) {
 		snprintf(buf, len, "?");
 		return;
 	}
-	switch (IOPRIO_PRIO_CLASS(prio)) {
-	case IOPRIO_CLASS_RT:
-		snprintf(buf, len, "realtime %d", (int)IOPRIO_PRIO_DATA(prio));
-		return;
-	case IOPRIO_CLASS_BE:
-		snprintf(buf, len, "best-effort %d", (int)IOPRIO_PRIO_DATA(prio));
-		return;
-	case IOPRIO_CLASS_IDLE:
-		snprintf(buf, len, "idle");
-		return;
-	}
-	if (policy == SCHED_IDLE) {
-		snprintf(buf, len, "idle (from policy)");
-		return;
-	}
-	errno = 0;
-	nice = getpriority(PRIO_PROCESS, (id_t)tid);
-	if (nice == -1 && errno)
-		snprintf(buf, len, "?");
-	else if (policy == SCHED_FIFO || policy == SCHED_RR)
-		snprintf(buf, len, "realtime %d (from policy)", (nice + 20) / 5);
+	if (class == IOPRIO_CLASS_IDLE)
+		snprintf(buf, len, "idle%s", derived ? " (from policy)" : "");
 	else
-		snprintf(buf, len, "best-effort %d (from policy)", (nice + 20) / 5);
+		snprintf(buf, len, "%s %d%s", names[class], (int)IOPRIO_PRIO_DATA(prio),
+			 derived ? " (from policy)" : "");
 }
 
 const char *furi_sched_policy_name(int policy)
@@ -146,7 +129,7 @@ int furi_server_threads(int pid, struct furi_thread_info *out, int max)
 		if (t->policy < 0)
 			continue;	/* it just exited */
 		cpus_allowed(tdir, t->cpus, sizeof(t->cpus));
-		io_class(t->tid, t->policy, t->io, sizeof(t->io));
+		io_class(t->tid, t->io, sizeof(t->io));
 		n++;
 	}
 	closedir(d);

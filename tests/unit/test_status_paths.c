@@ -4,11 +4,15 @@
  * (lib/status.c, lib/stats.c): furi_path_absolute() cleaning paths without
  * touching the filesystem, the mountinfo line parser and its \ooo
  * unescaping on fixed strings, latency percentiles from known histograms,
- * opcode names, where status files live, and fields of /proc status files.
+ * opcode names, where status files live, fields of /proc status files, and
+ * the I/O priority a thread's disk requests get.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <linux/ioprio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -321,6 +325,24 @@ static void test_proc_status_fields(void)
 	CHECK_STR(buf, "test_status_pat");	/* comm: 15 characters */
 }
 
+static void test_thread_io_priority(void)
+{
+	bool derived;
+	int prio = furi_thread_io_priority(0, &derived);
+
+	/* A test runs with no I/O priority of its own, as SCHED_OTHER at nice 0..19. */
+	CHECK(prio >= 0);
+	CHECK(derived);
+	CHECK_EQ(IOPRIO_PRIO_CLASS(prio), IOPRIO_CLASS_BE);
+	CHECK_EQ((int)IOPRIO_PRIO_DATA(prio), (getpriority(PRIO_PROCESS, 0) + 20) / 5);
+	CHECK_EQ(syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 6)),
+		 0);
+	prio = furi_thread_io_priority(0, &derived);
+	CHECK(!derived);
+	CHECK_EQ(prio, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 6));
+	CHECK_EQ(furi_thread_io_priority(0x7ffffff0, &derived), -ESRCH);
+}
+
 int main(void)
 {
 	test_path_absolute_cleans_absolute_paths();
@@ -334,5 +356,6 @@ int main(void)
 	test_opcode_names();
 	test_status_file_locations();
 	test_proc_status_fields();
+	test_thread_io_priority();
 	return check_exit("test_status_paths");
 }
