@@ -293,9 +293,10 @@ const char *furi_config_help(void)
 "  -o pin=auto|always|never\n"
 "                          where io_uring queue threads run. always: on their\n"
 "                          queues' CPUs; never: where the scheduler puts them;\n"
-"                          auto (default): pinned, but a thread that alone has\n"
-"                          several requests at once (one client with many I/Os in\n"
-"                          flight) may run on an idle CPU instead of competing\n"
-"                          with its client for the client's CPU\n"
+"                          auto (default): pinned, but a thread with several\n"
+"                          requests at once (one client with many I/Os in flight)\n"
+"                          moves to the other CPUs while the other queues are\n"
+"                          quiet, instead of competing with its client for the\n"
+"                          client's CPU\n"
 "  -o nopin                same as -o pin=never\n";
 }

@@ -115,7 +115,7 @@ struct uring_thread {
 	bool pinned;				/* on its queues' CPUs now */
 	cpu_set_t home_cpus;			/* its queues' CPUs */
 	cpu_set_t away_cpus;			/* where it goes while it alone is busy */
-	_Atomic uint64_t concurrent_ns;		/* last turn with several requests in hand */
+	uint64_t concurrent_ns;			/* last turn with several requests in hand */
 	uint64_t placed_ns;			/* last look at the other threads */
 	uint64_t others_received;		/* their queues' requests at that look */
 	uint64_t others_active_ns;		/* last look that found them changed */
@@ -848,17 +848,7 @@ static void sched_class_init(struct uring_thread *t)
 
 static bool recently_concurrent(struct uring_thread *t, uint64_t now)
 {
-	return now - atomic_load_explicit(&t->concurrent_ns, memory_order_relaxed) < CONCURRENT_FOR_NS;
-}
-
-static bool others_concurrent(struct uring_thread *t, uint64_t now)
-{
-	unsigned i;
-
-	for (i = 0; i < t->u->nthreads; i++)
-		if (&t->u->threads[i] != t && recently_concurrent(&t->u->threads[i], now))
-			return true;
-	return false;
+	return now - t->concurrent_ns < CONCURRENT_FOR_NS;
 }
 
 /* Did any other thread's queue take a request since the last look? */
@@ -884,14 +874,13 @@ static void choose_cpus(struct uring_thread *t, bool concurrent, uint64_t *clock
 		return;
 	now = turn_clock(clock);
 	if (concurrent)
-		atomic_store_explicit(&t->concurrent_ns, now, memory_order_relaxed);
+		t->concurrent_ns = now;
 	if (now - t->placed_ns < PLACE_EVERY_NS)
 		return;
 	t->placed_ns = now;
 	if (others_received_since(t))
 		t->others_active_ns = now;
-	leave = now - t->others_active_ns >= OTHERS_QUIET_NS && recently_concurrent(t, now) &&
-		!others_concurrent(t, now);
+	leave = now - t->others_active_ns >= OTHERS_QUIET_NS && recently_concurrent(t, now);
 	if (leave != t->pinned)
 		return;
 	if (!sched_setaffinity(0, sizeof(cpu_set_t), leave ? &t->away_cpus : &t->home_cpus))
