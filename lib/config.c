@@ -297,6 +297,9 @@ const char *furi_config_help(void)
 "                          requests at once (one client with many I/Os in flight)\n"
 "                          moves to the other CPUs while the other queues are\n"
 "                          quiet, instead of competing with its client for the\n"
-"                          client's CPU\n"
+"                          client's CPU; there it polls 200 microseconds for more\n"
+"                          work before sleeping, and commits a burst of replies\n"
+"                          8 at a time, taking the client's new requests between\n"
+"                          them\n"
 "  -o nopin                same as -o pin=never\n";
 }
