@@ -898,12 +898,18 @@ static void sched_class_init(struct uring_thread *t)
  * QD1 clients, two per CPU, left each thread "alone busy" for moments at a
  * time, and moving it onto the other thread's CPU cost 4 jobs QD1
  * 1.13x -> 0.80x of the source (5 interleaved runs); with this rule 0.96x,
- * one job QD64 keeping its gain. Looked at once per PLACE_EVERY_NS; a
- * pinned thread with one request at a time reads no clock for it.
+ * one job QD64 keeping its gain. Not much longer: a client that migrates
+ * leaves its old queue quiet, and until the window passes the thread of its
+ * new queue stays home beside it, which makes the scheduler move it again
+ * (one QD64 fio over 10 s sat beside a home thread in most samples): 4 jobs
+ * QD1 1.11x at 50 ms, 1.13x at 10 ms; one job QD64 (8 s runs) 0.76x at
+ * 50 ms, 0.83x at 10 ms (medians of 4-5 interleaved runs). Looked at once
+ * per PLACE_EVERY_NS; a pinned thread with one request at a time reads no
+ * clock for it.
  */
 #define PLACE_EVERY_NS		1000000ull
 #define CONCURRENT_FOR_NS	2000000ull	/* how long a busy turn counts as busy */
-#define OTHERS_QUIET_NS		50000000ull	/* other queues this long without requests */
+#define OTHERS_QUIET_NS		10000000ull	/* other queues this long without requests */
 
 static bool recently_concurrent(struct uring_thread *t, uint64_t now)
 {
