@@ -250,6 +250,7 @@ if [ "$ncpu" -ge 2 ] && [ "$(nproc)" -ge 2 ] && command -v fio >/dev/null; then
 		pid=$(furi_json_get "$m" pid)
 		taskset -c 0 fio --name=away --filename="$m/f" --ioengine=io_uring --rw=randwrite \
 			--bs=4k --direct=1 --iodepth=64 --size=64M --verify=crc32c --verify_fatal=1 \
+			--verify_state_save=0 \
 			--output-format=json >"$T_DIR/fio-away.json" 2>&1 &
 		fio_pid=$!
 		t_track_pid "$fio_pid"
