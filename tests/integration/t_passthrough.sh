@@ -7,7 +7,8 @@
 # with the workload's model byte for byte, in names, sizes, modes, link
 # counts and inode numbers. Over io_uring (with proof from the counters that
 # the ring carried the data), /dev/fuse, the writeback cache and kernel
-# passthrough. Then what only a passthrough has: the caller's credentials on
+# passthrough, and with reads that bypass the source's page cache
+# (source_direct_reads). Then what only a passthrough has: the caller's credentials on
 # the source (as a non-root user, supplementary groups, setgid directories),
 # inodes that stay right across forgets, the open file limit (mass unlinks
 # and removed cwds included), the I/O class of the queue threads' disk
@@ -115,6 +116,43 @@ for transport in uring legacy; do
 		t_not_ok "wb-$transport/mount" "furi mount passthrough -o writeback_cache failed"
 	fi
 done
+
+# --- source_direct_reads: reads bypass the source's page cache --------------
+# source_cached_after_read: bytes of an 8 MiB source file in the source's
+# page cache after a cold buffered read of it through the mount.
+source_cached_after_read() {
+	dd if=/dev/urandom of="$SRC/cold" bs=1M count=8 status=none
+	sync "$SRC/cold"
+	dd if="$SRC/cold" iflag=nocache count=0 status=none	# drop its cached pages
+	cat "$MNT/cold" >/dev/null
+	fincore -b -n -o RES "$SRC/cold" | tr -d ' '
+}
+
+if ! command -v fincore >/dev/null; then
+	t_skip source-direct-reads "no fincore (util-linux)"
+else
+	# The measurement discriminates: a default mount fills the source's cache.
+	if mount_pt sdr-off transport=uring; then
+		assert_ge sdr-off/source-cached $((8 << 20)) "$(source_cached_after_read)"
+		furi_umount "$MNT" || t_not_ok sdr-off/umount "mount or server still there"
+	else
+		t_not_ok sdr-off/mount "furi mount passthrough failed"
+	fi
+	for transport in uring legacy; do
+		l=sdr-$transport
+		if mount_pt "$l" "transport=$transport,source_direct_reads"; then
+			workload "$l"
+			same_tree "$l"
+			assert_eq "$l/source-not-cached" 0 "$(source_cached_after_read)"
+			# Bytes still dirty in the source's cache reach an O_DIRECT read.
+			dd if=/dev/urandom of="$SRC/cold" bs=4k count=300 seek=7 conv=notrunc status=none
+			assert_cmd "$l/reads-dirty-source" cmp "$SRC/cold" "$MNT/cold"
+			furi_umount "$MNT" || t_not_ok "$l/umount" "mount or server still there"
+		else
+			t_not_ok "$l/mount" "furi mount passthrough -o source_direct_reads failed"
+		fi
+	done
+fi
 
 # --- kernel passthrough: the kernel moves the data itself --------------------
 if mount_pt kpt kernel_passthrough; then
