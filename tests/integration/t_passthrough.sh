@@ -153,6 +153,34 @@ else
 		fi
 	done
 fi
+# A source without O_DIRECT (ramfs): reads fall back to the buffered descriptor,
+# and each open asks the source once, not once per read.
+ram=$(t_mkdir sdr-ramfs-src)
+if mount -t ramfs ramfs "$ram"; then
+	SRC=$ram MNT=$(t_mkdir sdr-ramfs)
+	head -c 1000000 /dev/urandom >"$SRC/f"
+	if furi_mount passthrough "$SRC" "$MNT" -o source_direct_reads; then
+		assert_cmd sdr-ramfs/reads-fall-back cmp "$SRC/f" "$MNT/f"
+		if command -v strace >/dev/null; then
+			pid=$(furi_json_get "$MNT" pid)
+			timeout 10 strace -f -qq -e trace=openat -o "$T_DIR/sdr-ramfs.strace" -p "$pid" & st=$!
+			sleep 1
+			cat "$MNT/f" >/dev/null	# 1 MB: several READs through one open
+			sleep 0.3
+			kill -INT "$st" 2>/dev/null
+			wait "$st" 2>/dev/null
+			assert_eq sdr-ramfs/asked-once-per-open 1 "$(grep -c 'O_DIRECT.*EINVAL' "$T_DIR/sdr-ramfs.strace")"
+		else
+			t_skip sdr-ramfs/asked-once-per-open "no strace"
+		fi
+		furi_umount "$MNT" || t_not_ok sdr-ramfs/umount "mount or server still there"
+	else
+		t_not_ok sdr-ramfs/mount "furi mount passthrough of a ramfs failed"
+	fi
+	umount "$ram"
+else
+	t_skip sdr-ramfs "cannot mount a ramfs"
+fi
 
 # --- kernel passthrough: the kernel moves the data itself --------------------
 if mount_pt kpt kernel_passthrough; then
