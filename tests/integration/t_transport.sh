@@ -233,7 +233,9 @@ if [ "$ncpu" -ge 2 ] && [ "$(nproc)" -ge 2 ] && command -v fio >/dev/null; then
 		q1=$(furi_status_json "$m" | jq '[.channels[] | select(.name == "queue1") | .requests] | add')
 		assert_ge pin/auto-others-queue1-busy 10000 "$q1"
 		assert_eq pin/auto-stays-home-beside-other-clients " 0 " "$seen"
-		furi_umount "$m"
+		furi_umount "$m" || t_not_ok pin/auto-others-umount "mount or server still there"
+	else
+		t_not_ok pin/auto-others-mount "furi mount nullfs -o pin=auto failed"
 	fi
 fi
 
@@ -272,7 +274,9 @@ if [ "$ncpu" -ge 2 ] && [ "$(nproc)" -ge 2 ] && command -v fio >/dev/null; then
 		done
 		assert_eq away/slices-every-request-replied 0 "$inflight"
 		assert_eq away/slices-transport io_uring "$(furi_transport "$m")"
-		furi_umount "$m"
+		furi_umount "$m" || t_not_ok away/slices-umount "mount or server still there"
+	else
+		t_not_ok away/slices-mount "furi mount passthrough -o pin=auto failed"
 	fi
 fi
 
