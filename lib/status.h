@@ -20,7 +20,7 @@
 #include "kernel_abi.h"
 
 #define FURI_STATUS_MAGIC	0x7375746174736972ULL	/* "ristats" */
-#define FURI_STATUS_VERSION	1
+#define FURI_STATUS_VERSION	2
 #define FURI_LAT_BUCKETS	40	/* bucket i: latency in [2^i, 2^(i+1)) ns */
 
 enum furi_chan_kind {
@@ -38,6 +38,8 @@ struct furi_chan_stats {
 	uint64_t bytes_in;		/* request bytes, headers included */
 	uint64_t bytes_out;		/* reply bytes, headers included */
 	uint64_t malformed;		/* requests rejected by the decoder */
+	uint64_t sched_backoffs;	/* times its thread's guard withdrew the concessions
+					 * (SCHED_IDLE, moving away, polling) beside other work */
 	uint64_t ops[FURI_OPCODE_MAX];	/* requests by opcode */
 	uint64_t lat[FURI_LAT_BUCKETS];	/* receive-to-reply latency */
 } __attribute__((aligned(64)));

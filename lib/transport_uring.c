@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "uring_sched.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -108,19 +109,7 @@ struct uring_thread {
 	uint64_t io_latency_ns;			/* moving average of backend I/O latency */
 	unsigned turn_requests;			/* waited-for requests taken this turn */
 	unsigned held;				/* waited-for requests taken, not yet replied */
-	/* -o sched_idle */
-	bool sched_auto;			/* switches between the classes */
-	bool sched_is_idle;			/* runs as SCHED_IDLE now */
-	uint64_t busy_ns;			/* last turn with more than one request */
-	/* -o pin */
-	bool pin_auto;				/* may leave its CPUs while it alone is busy */
-	bool pinned;				/* on its queues' CPUs now */
-	cpu_set_t home_cpus;			/* its queues' CPUs */
-	cpu_set_t away_cpus;			/* where it goes while it alone is busy */
-	uint64_t concurrent_ns;			/* last turn with several requests in hand */
-	uint64_t placed_ns;			/* last look at the other threads */
-	uint64_t others_received;		/* their queues' requests at that look */
-	uint64_t others_active_ns;		/* last look that found them changed */
+	struct uring_sched sched;		/* class, CPUs, polling */
 	/* startup report */
 	int result;
 	char why[256];
@@ -184,27 +173,6 @@ static void set_phase(struct furi_uring *u, enum uring_phase p)
 	u->reported = 0;
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->lock);
-}
-
-static void pin_thread(struct uring_thread *t)
-{
-	unsigned i;
-
-	CPU_ZERO(&t->home_cpus);
-	for (i = 0; i < t->nqueues; i++)
-		CPU_SET(t->queues[i]->qid, &t->home_cpus);
-	if (sched_getaffinity(0, sizeof(t->away_cpus), &t->away_cpus))
-		return;
-	/* Away from home: the CPUs it was started on but its queues' own. */
-	for (i = 0; i < t->nqueues; i++)
-		CPU_CLR(t->queues[i]->qid, &t->away_cpus);
-	if (CPU_COUNT(&t->away_cpus) == 0)
-		sched_getaffinity(0, sizeof(t->away_cpus), &t->away_cpus);
-	/* A possible but offline CPU cannot be pinned to: run unpinned then. */
-	if (sched_setaffinity(0, sizeof(t->home_cpus), &t->home_cpus))
-		furi_dbg("uring thread %u: cannot pin: %s", t->index, strerror(errno));
-	else
-		t->pinned = true;
 }
 
 #define HUGE_PAGE (2u << 20)
@@ -411,12 +379,6 @@ static void arm_wake(struct uring_thread *t)
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)t | TAG_WAKE);
 }
 
-/* Moved off its clients' CPUs (pin=auto): the client runs beside, not after. */
-static bool away(const struct uring_thread *t)
-{
-	return t->pin_auto && !t->pinned;
-}
-
 /*
  * Why replies go out in slices while away: a disk that completes 64
  * requests in one interrupt hands the thread 64 replies at once, and one
@@ -441,7 +403,7 @@ static void commit(struct uring_thread *t, struct uring_ent *e)
 		e->waited_for = false;
 		t->held--;
 	}
-	if (away(t)) {
+	if (uring_sched_away(&t->sched)) {
 		e->commit_next = NULL;
 		if (!t->commits)
 			t->commits_tail = &t->commits;
@@ -726,36 +688,6 @@ static unsigned reap(struct uring_thread *t)
 }
 
 /*
- * Why a thread away from its clients polls: the CPU it moved to had no
- * requests of its own for OTHERS_QUIET_NS, so polling takes no client's
- * CPU, and the next requests (sent by a client on another CPU as its
- * replies arrive) need no wake-up, which this VM pays with an IPI exit.
- * Passthrough 4 KiB QD64, one job, with commit slices: 0.72x -> 0.81x of
- * the source (median of 6 interleaved runs).
- */
-#define AWAY_SPIN_US	200
-
-/*
- * How long to busy-poll before sleeping. spin_us: after any work, for the
- * next request. io_spin_us: while this thread's backend I/O is in flight,
- * for its completion, when backend I/O has lately completed within that
- * time (an SSD or a page-cache hit, not a spinning disk); a thread that
- * slept instead pays a wake-up on the request's critical path.
- */
-static unsigned spin_budget(const struct uring_thread *t, const struct furi_config *cfg)
-{
-	unsigned us = t->spin_ok ? cfg->spin_us : 0;
-
-	if (t->spin_ok && away(t) && us < AWAY_SPIN_US)
-		us = AWAY_SPIN_US;
-
-	if (t->io_inflight && cfg->io_spin_us > us &&
-	    t->io_latency_ns <= (uint64_t)cfg->io_spin_us * 1000)
-		us = cfg->io_spin_us;
-	return us;
-}
-
-/*
  * Poll the CQ for up to spin_us. sched_yield() between polls: a client on
  * this CPU that became runnable (the next request's sender) runs first.
  */
@@ -777,191 +709,18 @@ static bool spin_for_work(struct uring_thread *t, unsigned spin_us)
 	return false;
 }
 
-/* ------------------------------------------------------- scheduling class */
-
-/*
- * Why SCHED_IDLE: a reply wakes its client while the queue thread still runs
- * on the client's CPU (the kernel routed the request there), so the
- * scheduler sees that CPU busy and moves the client to an idle one; its
- * next request then goes to that CPU's queue, and every synchronous request
- * pays two cross-CPU wake-ups. A CPU that runs only SCHED_IDLE tasks counts
- * as idle for wake-up placement, so the client stays, and it preempts the
- * queue thread at once. Forced GETATTR on nullfs, one unpinned client:
- * 17-21k ops/s normal, 72-76k SCHED_IDLE. When a thread has several
- * requests at once (several clients, deep queues) it must compete for CPU
- * as a normal thread: 4 jobs x QD64 lost up to 30% as SCHED_IDLE.
- */
-static void set_sched_idle(struct uring_thread *t, bool idle)
+/* Requests the queues of the other threads took so far (for -o pin=auto). */
+static uint64_t count_others(void *arg)
 {
-	struct sched_param sp = { 0 };
-
-	if (!sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &sp))
-		t->sched_is_idle = idle;
-	else if (!idle)
-		t->sched_auto = false;	/* cannot leave it: stay as it is */
-}
-
-/* The time of this turn's end, read once and only if a decision needs it. */
-static uint64_t turn_clock(uint64_t *now)
-{
-	if (!*now)
-		*now = furi_now_ns();
-	return *now;
-}
-
-/* Quiet this long (one request at a time at most) before SCHED_IDLE. */
-#define IDLE_AFTER_NS		5000000ull
-
-/* Normal as soon as a turn brings more than one request, idle after a quiet while. */
-static void choose_sched_class(struct uring_thread *t, bool quiet, uint64_t *now)
-{
-	if (!t->sched_auto)
-		return;
-	if (!quiet) {
-		t->busy_ns = turn_clock(now);
-		if (t->sched_is_idle)
-			set_sched_idle(t, false);
-	} else if (!t->sched_is_idle && turn_clock(now) - t->busy_ns >= IDLE_AFTER_NS) {
-		set_sched_idle(t, true);
-	}
-}
-
-/* Whether this process may go back from SCHED_IDLE to SCHED_OTHER. */
-static bool may_leave_sched_idle(void)
-{
-	struct rlimit rl;
-	char caps[32];
-
-	if (!getrlimit(RLIMIT_NICE, &rl) && rl.rlim_cur >= 20)
-		return true;
-	if (furi_proc_status_field("/proc/self/status", "CapEff", caps, sizeof(caps)))
-		return false;
-	return strtoull(caps, NULL, 16) & (1ull << 23);	/* CAP_SYS_NICE */
-}
-
-/*
- * Why the I/O priority is pinned down: a thread without an explicit one
- * submits block I/O at the class its CPU policy implies, and SCHED_IDLE
- * implies IOPRIO_CLASS_IDLE. The backend reads and writes of a SCHED_IDLE
- * queue thread (passthrough, image) reached the disk as idle-class I/O,
- * which mq-deadline and bfq serve only when no other I/O waits (mq-deadline:
- * up to prio_aging_expire, 10 s). The thread keeps the best-effort level its
- * nice value gives it; a server started under ionice or SCHED_IDLE keeps
- * what it was given.
- */
-static void keep_io_priority(void)
-{
-	bool derived;
-	int prio = furi_thread_io_priority(0, &derived);
-
-	if (prio < 0 || !derived || IOPRIO_PRIO_CLASS(prio) != IOPRIO_CLASS_BE)
-		return;
-	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio))
-		furi_warn("queue thread I/O priority: %s", strerror(errno));
-}
-
-static void sched_class_init(struct uring_thread *t)
-{
-	if (t->u->se->cfg.sched_idle != FURI_SCHED_IDLE_NEVER)
-		keep_io_priority();
-	switch (t->u->se->cfg.sched_idle) {
-	case FURI_SCHED_IDLE_ALWAYS:
-		set_sched_idle(t, true);
-		break;
-	case FURI_SCHED_IDLE_AUTO:
-		t->sched_auto = t->u->can_leave_sched_idle;
-		break;
-	case FURI_SCHED_IDLE_NEVER:
-		break;
-	}
-}
-
-/* ---------------------------------------------------------- CPU placement */
-
-/*
- * Why a busy queue thread may leave its CPU: the kernel queues a client's
- * requests on the queue of the client's CPU, so one client with many I/Os in
- * flight (one fio job at QD64) makes its queue thread share that CPU with it
- * while the other CPUs idle; /dev/fuse spreads the same requests over
- * workers on every CPU and was faster (nullfs 4 KiB QD64, one job: 142-159k
- * IOPS pinned against 177-223k on /dev/fuse). While it alone is busy, the
- * thread goes to the other CPUs: 244-257k. Not to every CPU: allowed back on
- * the client's, the scheduler kept it there, and with a disk that completes
- * its requests in bursts the two took turns (a passthrough trace: 64 replies
- * committed, then 64 new requests sent, then 64 disk I/Os submitted, each
- * stage waiting for the last); on another CPU the client resends while the
- * thread still commits (passthrough 4 KiB QD64, one job: 0.69x -> 0.78x of
- * the source, median of 10 interleaved runs). With several busy threads
- * every CPU has clients of its own, and pinned threads keep their requests
- * CPU-local. And only while the other queues have taken no requests for
- * OTHERS_QUIET_NS (a QD1 client paused for a millisecond at times): four
- * QD1 clients, two per CPU, left each thread "alone busy" for moments at a
- * time, and moving it onto the other thread's CPU cost 4 jobs QD1
- * 1.13x -> 0.80x of the source (5 interleaved runs); with this rule 0.96x,
- * one job QD64 keeping its gain. Not much longer: a client that migrates
- * leaves its old queue quiet, and until the window passes the thread of its
- * new queue stays home beside it, which makes the scheduler move it again
- * (one QD64 fio over 10 s sat beside a home thread in most samples): 4 jobs
- * QD1 1.11x at 50 ms, 1.13x at 10 ms; one job QD64 (8 s runs) 0.76x at
- * 50 ms, 0.83x at 10 ms (medians of 4-5 interleaved runs). Looked at once
- * per PLACE_EVERY_NS; a pinned thread with one request at a time reads no
- * clock for it.
- */
-#define PLACE_EVERY_NS		1000000ull
-#define CONCURRENT_FOR_NS	2000000ull	/* how long a busy turn counts as busy */
-#define OTHERS_QUIET_NS		10000000ull	/* other queues this long without requests */
-
-static bool recently_concurrent(struct uring_thread *t, uint64_t now)
-{
-	return now - t->concurrent_ns < CONCURRENT_FOR_NS;
-}
-
-/* Did any other thread's queue take a request since the last look? */
-static bool others_received_since(struct uring_thread *t)
-{
-	uint64_t sum = 0, before = t->others_received;
+	struct uring_thread *t = arg;
+	uint64_t sum = 0;
 	unsigned i;
 
 	for (i = 0; i < t->u->nqueues; i++)
 		if (t->u->queues[i].thr != t)
 			sum += atomic_load_explicit((_Atomic uint64_t *)&t->u->queues[i].chan.stats->received,
 						    memory_order_relaxed);
-	t->others_received = sum;
-	return sum != before;
-}
-
-static void choose_cpus(struct uring_thread *t, bool concurrent, uint64_t *clock)
-{
-	uint64_t now;
-	bool leave;
-
-	if (!t->pin_auto || (t->pinned && !concurrent))
-		return;
-	now = turn_clock(clock);
-	if (concurrent)
-		t->concurrent_ns = now;
-	if (now - t->placed_ns < PLACE_EVERY_NS)
-		return;
-	t->placed_ns = now;
-	if (others_received_since(t))
-		t->others_active_ns = now;
-	leave = now - t->others_active_ns >= OTHERS_QUIET_NS && recently_concurrent(t, now);
-	if (leave != t->pinned)
-		return;
-	if (!sched_setaffinity(0, sizeof(cpu_set_t), leave ? &t->away_cpus : &t->home_cpus))
-		t->pinned = !leave;
-	else
-		t->pin_auto = false;
-}
-
-/* After each turn: how many requests it brought decides class and CPUs. */
-static void after_turn(struct uring_thread *t)
-{
-	uint64_t now = 0;
-
-	choose_sched_class(t, t->turn_requests <= 1 && t->held == 0, &now);
-	choose_cpus(t, t->turn_requests > 1 || t->held > 1, &now);
-	t->turn_requests = 0;
+	return sum;
 }
 
 static void serve_loop(struct uring_thread *t)
@@ -979,7 +738,8 @@ static void serve_loop(struct uring_thread *t)
 				t->spin_ok = true;
 			continue;	/* the same turn, until every reply is out */
 		}
-		spin_us = spin_budget(t, &se->cfg);
+		spin_us = uring_sched_spin_budget(&t->sched, t->spin_ok, t->io_inflight,
+						  t->io_latency_ns);
 		/*
 		 * Submit before spinning: the spin waits for the results of what
 		 * this turn queued (replies, backend I/O), so it must be on its way.
@@ -994,7 +754,8 @@ static void serve_loop(struct uring_thread *t)
 		n = reap(t);
 		if (n)
 			t->spin_ok = true;
-		after_turn(t);
+		uring_sched_after_turn(&t->sched, t->turn_requests, t->held);
+		t->turn_requests = 0;
 	}
 	/*
 	 * Every entry gone by teardown means the connection is gone. A thread
@@ -1035,13 +796,17 @@ static void *uring_thread_main(void *arg)
 {
 	struct uring_thread *t = arg;
 	struct furi_uring *u = t->u;
+	cpu_set_t home;
 	unsigned i;
 	int r = 0;
 
 	current_thread = t;
-	if (u->se->cfg.pin != FURI_PIN_NEVER)
-		pin_thread(t);
-	t->pin_auto = t->pinned && u->se->cfg.pin == FURI_PIN_AUTO && u->nthreads > 1;
+	CPU_ZERO(&home);
+	for (i = 0; i < t->nqueues; i++)
+		CPU_SET(t->queues[i]->qid, &home);
+	uring_sched_init(&t->sched, &u->se->cfg, t->index, &home, u->nthreads > 1,
+			 u->can_leave_sched_idle, count_others, t,
+			 &t->queues[0]->chan.stats->sched_backoffs);
 	for (i = 0; i < t->nqueues && !r; i++)
 		r = queue_alloc(t, t->queues[i]);
 	if (!r)
@@ -1058,8 +823,9 @@ static void *uring_thread_main(void *arg)
 		return NULL;
 	register_entries(t);
 	report(t, t->result);
-	sched_class_init(t);
+	uring_sched_start(&t->sched);
 	serve_loop(t);
+	uring_sched_stop(&t->sched);
 	return NULL;
 }
 
@@ -1091,7 +857,7 @@ int furi_uring_prepare(struct furi_session *se, char *why, size_t whylen)
 	u->depth = se->cfg.queue_depth;
 	u->payload_size = se->payload_size;
 	u->fault_qid = fault_qid_from_env();
-	u->can_leave_sched_idle = may_leave_sched_idle();
+	u->can_leave_sched_idle = uring_sched_can_leave_idle();
 	u->queues = calloc(u->nqueues, sizeof(*u->queues));
 	u->threads = calloc(nthreads, sizeof(*u->threads));
 	pthread_mutex_init(&u->lock, NULL);

@@ -316,11 +316,12 @@ static void print_json(const struct snapshot *s)
 		json_string(stdout, c.name);
 		printf(", \"transport\": \"%s\", \"cpu\": %d, \"requests\": %llu, \"replies\": %llu,"
 		       " \"bytes_in\": %llu, \"bytes_out\": %llu, \"errors\": %llu,"
-		       " \"malformed\": %llu, \"in_flight\": %lld, \"ops\": {",
+		       " \"malformed\": %llu, \"sched_backoffs\": %llu, \"in_flight\": %lld,"
+		       " \"ops\": {",
 		       kind_name(c.kind), c.cpu, (unsigned long long)c.received,
 		       (unsigned long long)c.replied, (unsigned long long)c.bytes_in,
 		       (unsigned long long)c.bytes_out, (unsigned long long)c.errors,
-		       (unsigned long long)c.malformed,
+		       (unsigned long long)c.malformed, (unsigned long long)c.sched_backoffs,
 		       (long long)(c.received - c.replied));
 		first = true;
 		for (j = 0; j < FURI_OPCODE_MAX; j++) {
@@ -355,7 +356,7 @@ static void print_human(const struct snapshot *s)
 {
 	const struct furi_status *st = s->st;
 	unsigned i, j, n = nchan(s);
-	uint64_t ops[FURI_OPCODE_MAX] = { 0 };
+	uint64_t ops[FURI_OPCODE_MAX] = { 0 }, backoffs = 0;
 	char a[32], b[32];
 	bool any = false;
 	int nt;
@@ -376,6 +377,7 @@ static void print_human(const struct snapshot *s)
 		read_chan(&st->chan[i], &c);
 		for (j = 0; j < FURI_OPCODE_MAX; j++)
 			ops[j] += c.ops[j];
+		backoffs += c.sched_backoffs;
 		human_bytes(a, sizeof(a), c.bytes_in);
 		human_bytes(b, sizeof(b), c.bytes_out);
 		if (c.cpu >= 0)
@@ -396,6 +398,10 @@ static void print_human(const struct snapshot *s)
 			       furi_sched_policy_name(threads[i].policy), threads[i].cpus,
 			       threads[i].io);
 	}
+	if (backoffs)
+		printf("\nother work kept queue threads waiting for a CPU: SCHED_IDLE, moving and\n"
+		       "polling withdrawn %llu times (each for 0.25-8 s)\n",
+		       (unsigned long long)backoffs);
 	printf("\nrequests by opcode:");
 	for (j = 0; j < FURI_OPCODE_MAX; j++) {
 		const char *name = furi_opcode_name(j);
