@@ -7,8 +7,9 @@
 # no groff warning, and they document what the binary offers: every command
 # of `furi help`, every -o option and --option of `furi help mount`, of each
 # filesystem's `furi help FS`, of `furi help status` and `furi help bench` is
-# in furi(1), and every function of lib/libfuri.map is in libfuri(3) and has
-# its own link page. No mount, no root needed.
+# in furi(1); every function of lib/libfuri.map is in libfuri(3) and has its
+# own link page, and every handler of struct furi_ops is named there. No
+# mount, no root needed.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BUILD=$(cd "$(dirname "$FURI")/.." 2>/dev/null && pwd)
@@ -136,5 +137,16 @@ while read -r fn; do
 		t_not_ok "man/libfuri.3/$fn" "exported by lib/libfuri.map but not in man/libfuri.3 or without its link page"
 	fi
 done <<<"$(grep -oE 'furi_[a-z_]+;' "$T_ROOT/lib/libfuri.map" | tr -d ';')"
+
+# Every handler of struct furi_ops is named in libfuri(3).
+ops=$(sed -n '/^struct furi_ops {/,/^};/p' "$T_ROOT/include/furi/furi.h" | grep -oE '\(\*[a-z_]+\)' | tr -d '(*)')
+assert_ne man/libfuri.3/ops-parsed "" "$ops"
+for op in $ops; do
+	if grep -qE "(^|[^a-z_])$op([^a-z_]|$)" <<<"$libfuri3"; then
+		t_ok "man/libfuri.3/ops/$op"
+	else
+		t_not_ok "man/libfuri.3/ops/$op" "struct furi_ops has $op but man/libfuri.3 does not name it"
+	fi
+done
 
 t_done
