@@ -593,112 +593,209 @@ static void plot_label(char *buf, size_t len, const char *fs, const struct bench
 			*p = '_';
 }
 
-static void dat_triplet(FILE *f, double med_v, double lo, double hi, double scale)
+static void dat_triplet(FILE *f, const struct bench_stat *st, double scale)
 {
-	if (isnan(med_v) || isnan(scale) || scale <= 0)
+	if (!st->n || isnan(scale) || scale <= 0)
 		fprintf(f, " ? ? ?");
 	else
-		fprintf(f, " %.6g %.6g %.6g", med_v / scale, lo / scale, hi / scale);
+		fprintf(f, " %.6g %.6g %.6g", st->med / scale, st->min / scale, st->max / scale);
 }
 
 /*
- * One plot: rows of (fs, cell, row), one bar per kind with min-max error
- * bars. latency: absolute mean latency on a log scale; else throughput
- * relative to /dev/fuse of the same fs.
+ * The panels of a plot. A throughput plot has two, so that native, often
+ * 10-30 times faster than either transport, does not squash the
+ * io_uring ÷ /dev/fuse comparison: every kind relative to /dev/fuse (native
+ * left out), then every FUSE kind relative to native. A latency plot has
+ * one: absolute mean latency of every kind on a log scale.
  */
-static int write_plot(const struct bench_run *run, const struct bench_suite *s,
-		      const char *dir, bool latency)
-{
-	const char *what = latency ? "latency" : "throughput";
-	bool kind_used[BENCH_NKINDS] = { false };
-	char path[4200], label[128];
-	int g, i, j, rows = 0, ncols = 0;
-	enum bench_kind k;
-	FILE *f;
+enum plot_panel { PANEL_VS_LEGACY, PANEL_VS_NATIVE, PANEL_LATENCY };
 
-	bench_str(path, sizeof(path), "%s/%s-%s.dat", dir, s->name, what);
-	f = fopen(path, "w");
+struct plot {
+	int npanels;
+	enum plot_panel panel[2];
+	bool used[2][BENCH_NKINDS];	/* kind k has a bar in panel p */
+	int rows;
+	int label_len;			/* the longest row label, for the bottom margin */
+};
+
+/* Whether kind k is drawn in panel p at all (native is its own baseline). */
+static bool panel_shows(enum plot_panel p, enum bench_kind k)
+{
+	return p == PANEL_LATENCY || k != BENCH_NATIVE;
+}
+
+/* Column of the first number of kind k in panel p: label, then 3 per kind per panel. */
+static int plot_col(int p, enum bench_kind k)
+{
+	return 2 + 3 * (p * BENCH_NKINDS + (int)k);
+}
+
+/*
+ * DIR/SUITE-WHAT.dat: one line per (fs, cell, row): the label, then per
+ * panel and kind the median, min and max ('?' where there is none).
+ */
+static int write_plot_data(const struct bench_run *run, const struct bench_suite *s,
+			   const char *path, const char *what, struct plot *pl)
+{
+	int g, i, j, p;
+	enum bench_kind k;
+	char label[128];
+	FILE *f = fopen(path, "w");
+
 	if (!f)
 		return -1;
-	fprintf(f, "# %s %s: label then median min max per kind (native io_uring /dev/fuse "
-		   "passthrough)%s\n", s->name, what,
-		latency ? ", mean latency in us" : ", relative to /dev/fuse");
+	fprintf(f, "# %s %s: label, then per panel (%s) median min max per kind (native "
+		   "io_uring /dev/fuse passthrough)\n", s->name, what,
+		pl->panel[0] == PANEL_LATENCY ? "mean latency in us"
+					      : "relative to /dev/fuse; relative to native");
 	for (g = 0; g < run->ngroups; g++) {
 		const int *vk = run->g[g].v;
 
 		for (i = 0; i < s->ncells; i++) {
 			const struct bench_cell *c = &s->cells[i];
 
-			if (latency && !cell_has_latency(c))
+			if (pl->panel[0] == PANEL_LATENCY && !cell_has_latency(c))
 				continue;
 			for (j = 0; j < c->nrows; j++) {
 				const struct bench_row *row = &c->rows[j];
-				double scale = 1.0;
 				bool any = false;
 
 				for (k = BENCH_NATIVE; k < BENCH_NKINDS; k++)
 					any |= trusted(s, vk[k]);
 				if (!any)
 					continue;
-				if (!latency)
-					scale = med(run, s, c, vk[BENCH_LEGACY], row, BENCH_VALUE);
 				plot_label(label, sizeof(label), run->g[g].fs, c, row);
 				fprintf(f, "\"%s\"", label);
-				for (k = BENCH_NATIVE; k < BENCH_NKINDS; k++) {
-					struct bench_stat st = { 0, NAN, NAN, NAN };
+				if ((int)strlen(label) > pl->label_len)
+					pl->label_len = (int)strlen(label);
+				for (p = 0; p < pl->npanels; p++) {
+					double scale = 1.0;
 
-					if (trusted(s, vk[k]))
-						st = bench_cell_stat(c, vk[k], run->rounds, row,
-								     latency ? BENCH_LAT : BENCH_VALUE);
-					if (st.n && !isnan(scale))
-						kind_used[k] = true;
-					dat_triplet(f, st.n ? st.med : NAN, st.min, st.max, scale);
+					if (pl->panel[p] == PANEL_VS_LEGACY)
+						scale = med(run, s, c, vk[BENCH_LEGACY], row, BENCH_VALUE);
+					else if (pl->panel[p] == PANEL_VS_NATIVE)
+						scale = med(run, s, c, vk[BENCH_NATIVE], row, BENCH_VALUE);
+					for (k = BENCH_NATIVE; k < BENCH_NKINDS; k++) {
+						struct bench_stat st = { 0, NAN, NAN, NAN };
+
+						if (trusted(s, vk[k]) && panel_shows(pl->panel[p], k))
+							st = bench_cell_stat(c, vk[k], run->rounds, row,
+									     pl->panel[p] == PANEL_LATENCY ?
+									     BENCH_LAT : BENCH_VALUE);
+						if (st.n && !isnan(scale))
+							pl->used[p][k] = true;
+						dat_triplet(f, &st, scale);
+					}
 				}
 				fprintf(f, "\n");
-				rows++;
+				pl->rows++;
 			}
 		}
 	}
-	fclose(f);
-	for (k = BENCH_NATIVE; k < BENCH_NKINDS; k++)
-		ncols += kind_used[k];
-	if (!rows || !ncols)
-		return 0;
+	return fclose(f) ? -1 : 0;
+}
 
-	bench_str(path, sizeof(path), "%s/%s-%s.gp", dir, s->name, what);
-	f = fopen(path, "w");
+static const char *panel_title(enum plot_panel p)
+{
+	switch (p) {
+	case PANEL_VS_LEGACY:
+		return "relative to /dev/fuse of the same fs (io_uring ÷ /dev/fuse; native left out)";
+	case PANEL_VS_NATIVE:
+		return "relative to native (1 = native)";
+	default:
+		return "mean latency, µs";
+	}
+}
+
+/* The gnuplot script: one histogram per panel, each kind in its own colour in every panel. */
+static int write_plot_script(const struct bench_run *run, const struct bench_suite *s,
+			     const char *path, const char *what, const struct plot *pl)
+{
+	int p, n, drawn = 0, ncols = 0;
+	enum bench_kind k;
+	FILE *f = fopen(path, "w");
+
 	if (!f)
 		return -1;
+	for (k = BENCH_NATIVE; k < BENCH_NKINDS; k++)
+		ncols += pl->used[0][k] || (pl->npanels > 1 && pl->used[1][k]);
 	fprintf(f, "# gnuplot script written by furi bench; run it in this directory\n");
-	fprintf(f, "set terminal pngcairo size %d,600 font ',9'\n", 400 + rows * (24 + 12 * ncols));
+	fprintf(f, "set terminal pngcairo size %d,%d font ',9'\n", 400 + pl->rows * (24 + 12 * ncols),
+		pl->npanels > 1 ? 1100 : 700);
 	fprintf(f, "set output '%s-%s.png'\n", s->name, what);
-	fprintf(f, "set title \"furi bench %s: %s\\n%s\"\n", s->name,
-		latency ? "mean latency, µs" : "throughput relative to /dev/fuse of the same fs",
-		run->quick ? "--quick smoke run: numbers not meaningful"
-			   : "log scale; median of the rounds, error bars min–max");
 	fprintf(f, "set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
 		   "set style fill solid 0.85 border -1\nset datafile missing '?'\n"
-		   "set xtics rotate by -35 scale 0 noenhanced\nset key top left noenhanced\n"
-		   "set grid ytics\nset bmargin 9\n");
-	if (latency)
-		fprintf(f, "set logscale y\nset ylabel 'µs'\n");
-	else
-		fprintf(f, "set logscale y 2\nset ylabel '× /dev/fuse'\n"
-			   "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n");
-	fprintf(f, "plot ");
-	for (k = BENCH_NATIVE, i = 0; k < BENCH_NKINDS; k++) {
-		int col = 2 + 3 * (int)k;
+		   "set key tmargin center horizontal noenhanced\nset grid ytics\nset lmargin 10\nset rmargin 4\n");
+	/* The same x range in every panel, so that a cell's bars line up. */
+	fprintf(f, "set xrange [-0.5:%d.5]\n", pl->rows - 1);
+	fprintf(f, "set multiplot layout %d,1 title \"furi bench %s: %s\\n%s\" noenhanced\n", pl->npanels,
+		s->name, what,
+		run->quick ? "--quick smoke run: numbers not meaningful"
+			   : "log scale; median of the rounds, error bars min–max");
+	for (p = 0; p < pl->npanels; p++) {
+		bool last = p == pl->npanels - 1;
 
-		if (!kind_used[k])
-			continue;
-		fprintf(f, "%s'%s-%s.dat' using %d:%d:%d%s title '%s'", i ? ", \\\n     " : "",
-			s->name, what, col, col + 1, col + 2, i ? "" : ":xtic(1)",
-			bench_kind_title(k));
-		i++;
+		fprintf(f, "set title \"%s\" noenhanced\n", panel_title(pl->panel[p]));
+		if (pl->panel[p] == PANEL_LATENCY)
+			fprintf(f, "set logscale y\nset ylabel 'µs'\nunset arrow\n");
+		else
+			fprintf(f, "set logscale y 2\nset format y '%%.2g'\nset ylabel '× %s'\n"
+				   "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2\n",
+				pl->panel[p] == PANEL_VS_LEGACY ? "/dev/fuse" : "native");
+		/* Cell names under the last panel only. */
+		if (last)
+			fprintf(f, "set xtics rotate by 90 right scale 0 noenhanced\nset format x\n"
+				   "set bmargin %d\n", 3 + pl->label_len / 2);
+		else
+			fprintf(f, "set xtics scale 0\nset format x ''\nset bmargin 1\n");
+		fprintf(f, "plot ");
+		for (k = BENCH_NATIVE, n = 0; k < BENCH_NKINDS; k++) {
+			int col = plot_col(p, k);
+
+			if (!pl->used[p][k])
+				continue;
+			fprintf(f, "%s'%s-%s.dat' using %d:%d:%d%s title '%s' lt %d", n ? ", \\\n     " : "",
+				s->name, what, col, col + 1, col + 2, n || !last ? "" : ":xtic(1)",
+				bench_kind_title(k), (int)k + 1);
+			n++;
+		}
+		if (!n)	/* an empty panel still keeps its place and title */
+			fprintf(f, "NaN notitle");
+		drawn += n;
+		fprintf(f, "\n");
 	}
-	fprintf(f, "\n");
-	fclose(f);
-	return 1;
+	fprintf(f, "unset multiplot\n");
+	if (fclose(f))
+		return -1;
+	return drawn;
+}
+
+/* One plot of a suite; 1 when a script was written, 0 when there was nothing to plot. */
+static int write_plot(const struct bench_run *run, const struct bench_suite *s,
+		      const char *dir, bool latency)
+{
+	const char *what = latency ? "latency" : "throughput";
+	struct plot pl = { 0 };
+	char path[4200];
+	int k, drawn;
+
+	if (latency) {
+		pl.npanels = 1;
+		pl.panel[0] = PANEL_LATENCY;
+	} else {
+		pl.npanels = 2;
+		pl.panel[0] = PANEL_VS_LEGACY;
+		pl.panel[1] = PANEL_VS_NATIVE;
+	}
+	bench_str(path, sizeof(path), "%s/%s-%s.dat", dir, s->name, what);
+	if (write_plot_data(run, s, path, what, &pl))
+		return -1;
+	for (k = 0, drawn = 0; k < BENCH_NKINDS; k++)
+		drawn += pl.used[0][k] + pl.used[1][k];
+	if (!pl.rows || !drawn)
+		return 0;
+	bench_str(path, sizeof(path), "%s/%s-%s.gp", dir, s->name, what);
+	return write_plot_script(run, s, path, what, &pl) < 0 ? -1 : 1;
 }
 
 int bench_report_plots(const struct bench_run *run, const char *dir, char scripts[][64], int max)

@@ -31,6 +31,7 @@
 #include "meta.h"
 #include "mounts.h"
 #include "report.h"
+#include "results.h"
 #include "suites.h"
 #include "sys.h"
 #include "variants.h"
@@ -55,6 +56,7 @@ void furi_cmd_bench_usage(FILE *out)
 	fprintf(out,
 "Usage: furi bench [SUITE...] [--quick] [--out DIR] [--rounds N] [--fs LIST]\n"
 "                  [--source DIR] [--enable-uring]\n"
+"       furi bench --replot DIR\n"
 "\n"
 "Run fio and furi's metadata program against each variant side by side and write\n"
 "DIR/report.md (tables per suite, machine, exact commands), DIR/results.tsv,\n"
@@ -88,6 +90,8 @@ void furi_cmd_bench_usage(FILE *out)
 "                   or where image keeps its image files: furi bench qemu --fs image\n"
 "                   --source DIR measures the image export against its own disk\n"
 "  --enable-uring   set /sys/module/fuse/parameters/enable_uring to Y if it is N\n"
+"  --replot DIR     draw the plots of an earlier run again from DIR/results.tsv\n"
+"                   into DIR/plots/, measuring nothing (needs gnuplot, not root)\n"
 "  -h, --help       this text\n"
 "\n"
 "Needs root (mounts, drop_caches), fio and, for the plots, gnuplot. Mountpoints are\n"
@@ -595,27 +599,40 @@ static bool have_tool(const char *name)
 	return bench_run(argv, NULL, NULL, 0, NULL, 30) == 0;
 }
 
+/* Write the plot scripts of run into DIR/plots and run gnuplot on each; how many failed, or -1. */
+static int draw_plots(struct ctx *x, const char *plots, int *drawn)
+{
+	char scripts[2 * BENCH_MAX_SUITES][64], errp[PATH_LEN + 64];
+	int n, i, fails = 0;
+
+	bench_mkdirs(plots, 0755);
+	n = bench_report_plots(x->run, plots, scripts, 2 * BENCH_MAX_SUITES);
+	if (n < 0) {
+		say(x, "cannot write the plot files in %s: %s", plots, strerror(errno));
+		return -1;
+	}
+	bench_str(errp, sizeof(errp), "%s/gnuplot.log", plots);
+	for (i = 0; i < n; i++) {
+		char *argv[] = { "gnuplot", scripts[i], NULL };
+
+		if (bench_run(argv, plots, NULL, 0, errp, 120)) {
+			say(x, "gnuplot %s failed (see %s)", scripts[i], errp);
+			fails++;
+		}
+	}
+	*drawn = n;
+	return fails;
+}
+
 static int write_outputs(struct ctx *x, bool gnuplot)
 {
-	char path[PATH_LEN + 64], plots[PATH_LEN + 16], scripts[2 * BENCH_MAX_SUITES][64];
-	int n = 0, i, fails = 0;
+	char path[PATH_LEN + 64], plots[PATH_LEN + 16];
+	int n = 0, fails = 0;
 	FILE *f;
 
 	bench_str(plots, sizeof(plots), "%s/plots", x->out);
-	if (gnuplot) {
-		bench_mkdirs(plots, 0755);
-		n = bench_report_plots(x->run, plots, scripts, 2 * BENCH_MAX_SUITES);
-		for (i = 0; i < n; i++) {
-			char *argv[] = { "gnuplot", scripts[i], NULL };
-			char errp[PATH_LEN + 64];
-
-			bench_str(errp, sizeof(errp), "%s/gnuplot.log", plots);
-			if (bench_run(argv, plots, NULL, 0, errp, 120)) {
-				say(x, "gnuplot %s failed (see %s)", scripts[i], errp);
-				fails++;
-			}
-		}
-	}
+	if (gnuplot)
+		fails = draw_plots(x, plots, &n);
 	bench_str(path, sizeof(path), "%s/results.tsv", x->out);
 	f = fopen(path, "w");
 	if (f) {
@@ -628,7 +645,7 @@ static int write_outputs(struct ctx *x, bool gnuplot)
 		say(x, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
-	bench_report_md(f, x->run, gnuplot && n > 0 && !fails);
+	bench_report_md(f, x->run, gnuplot && n > 0 && fails == 0);
 	if (fclose(f)) {
 		say(x, "cannot write %s: %s", path, strerror(errno));
 		return -1;
@@ -647,6 +664,62 @@ static int absolute(const char *path, char *buf, size_t len)
 	return snprintf(buf, len, "%s/%s", cwd, path) < (int)len ? 0 : -1;
 }
 
+/*
+ * --replot DIR: the plots of an earlier run, drawn again from its
+ * results.tsv (after a change to how plots look, or for the docs' images).
+ * report.md, when there, tells whether it was a --quick run.
+ */
+static int replot(const char *dir)
+{
+	char path[PATH_LEN + 64], plots[PATH_LEN + 16], err[512], first[1024] = "";
+	struct bench_run *run;
+	struct ctx x;
+	int rc = FURI_EXIT_FAIL, drawn = 0, i;
+	FILE *f, *md;
+
+	if (!have_tool("gnuplot")) {
+		fprintf(stderr, "furi bench: --replot needs gnuplot (fix: apt install gnuplot-nox)\n");
+		return FURI_EXIT_FAIL;
+	}
+	bench_str(path, sizeof(path), "%s/results.tsv", dir);
+	f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "furi bench: cannot read %s: %s (fix: give the --out DIR of a furi bench run)\n",
+			path, strerror(errno));
+		return FURI_EXIT_FAIL;
+	}
+	run = calloc(1, sizeof(*run));
+	if (!run) {
+		fclose(f);
+		fprintf(stderr, "furi bench: out of memory\n");
+		return FURI_EXIT_FAIL;
+	}
+	if (bench_results_read(f, run, err, sizeof(err))) {
+		fprintf(stderr, "furi bench: %s: %s\n", path, err);
+		goto done;
+	}
+	bench_str(path, sizeof(path), "%s/report.md", dir);
+	md = fopen(path, "r");
+	while (md && fgets(first, sizeof(first), md) && strncmp(first, "Produced by", 11))
+		;
+	if (md)
+		fclose(md);
+	run->quick = strstr(first, "--quick") != NULL;
+	memset(&x, 0, sizeof(x));
+	x.run = run;
+	bench_str(plots, sizeof(plots), "%s/plots", dir);
+	if (draw_plots(&x, plots, &drawn) == 0) {
+		say(&x, "%d plots in %s", drawn, plots);
+		rc = 0;
+	}
+done:
+	fclose(f);
+	for (i = 0; i < run->nsuites; i++)
+		bench_suite_free(&run->s[i]);
+	free(run);
+	return rc;
+}
+
 int furi_cmd_bench_meta(int argc, char **argv)
 {
 	return bench_meta_main(argc, argv);
@@ -661,10 +734,11 @@ int furi_cmd_bench(int argc, char **argv)
 		{ "fs", required_argument, NULL, 'f' },
 		{ "source", required_argument, NULL, 's' },
 		{ "enable-uring", no_argument, NULL, 'E' },
+		{ "replot", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *out = NULL, *fs_list = BENCH_DEFAULT_FS, *source = NULL;
+	const char *out = NULL, *fs_list = BENCH_DEFAULT_FS, *source = NULL, *replot_dir = NULL;
 	char source_abs[PATH_LEN], skipped[256], err[512], eu[16], defout[128];
 	bool enable = false, quick = false, gnuplot;
 	struct bench_run *run;
@@ -686,9 +760,15 @@ int furi_cmd_bench(int argc, char **argv)
 		case 'f': fs_list = optarg; break;
 		case 's': source = optarg; break;
 		case 'E': enable = true; break;
+		case 'P': replot_dir = optarg; break;
 		case 'h': furi_cmd_bench_usage(stdout); return 0;
 		default: furi_cmd_die_option("bench", c, argv);
 		}
+	}
+	if (replot_dir) {
+		if (optind < argc)
+			furi_cmd_die_usage("bench", "--replot DIR takes no suite: it draws what DIR/results.tsv holds");
+		return replot(replot_dir);
 	}
 	run = calloc(1, sizeof(*run));
 	if (!run) {

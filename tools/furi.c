@@ -145,7 +145,8 @@ static void usage_mount(FILE *out)
 			*fs_types[i]->args ? " " : "");
 	fprintf(out,
 "\n"
-"With mount(8) and /etc/fstab (through the helper /sbin/mount.fuse.furi):\n"
+"With mount(8) and /etc/fstab (through the helper mount.fuse.furi, which mount(8)\n"
+"looks for in /sbin; see man mount.fuse.furi):\n"
 "  mount -t fuse.furi [-o OPTS] FS MOUNTPOINT\n"
 "  mount -t fuse.furi -o source=ARG[,OPTS] FS MOUNTPOINT\n"
 "The source field names the filesystem; its arguments (SOURCE_DIR, IMAGE_FILE)\n"

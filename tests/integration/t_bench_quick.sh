@@ -3,7 +3,9 @@
 # tests/integration/t_bench_quick.sh - smoke test of `furi bench --quick`: the
 # run succeeds, the report has every suite's table, the raw fio JSON, the
 # TSV and the plots are there, every io_uring mount was verified as io_uring
-# by `furi status` (none fell back), and nothing stays mounted; and that
+# by `furi status` (none fell back), the throughput plots carry the /dev/fuse
+# bars and `furi bench --replot` draws them again from results.tsv, and
+# nothing stays mounted; and that
 # bench/cpu_split.sh reports a split whose user part lies within the whole.
 #
 # It never compares a number: benchmark results are not pass/fail material.
@@ -90,6 +92,13 @@ assert_ge bench/results-tsv 2 "$(wc -l <"$out/results.tsv" 2>/dev/null || echo 0
 if command -v gnuplot >/dev/null; then
 	pngs=$(find "$out/plots" -name '*.png' 2>/dev/null | wc -l)
 	assert_ge bench/plots "${#suites[@]}" "$pngs"
+	# The throughput plots compare io_uring with the /dev/fuse bars, native
+	# apart in its own panel; --replot draws them again from results.tsv alone.
+	assert_contains bench/plot-has-dev-fuse-bars "$(cat "$out/plots/transport-throughput.gp" 2>/dev/null)" \
+		"title '/dev/fuse'"
+	rm -f "$out"/plots/*.png "$out"/plots/*.gp
+	assert_cmd bench/replot "$FURI" bench --replot "$out"
+	assert_eq bench/replot-pngs "$pngs" "$(find "$out/plots" -name '*.png' 2>/dev/null | wc -l)"
 else
 	t_skip bench/plots "gnuplot is not installed"
 fi

@@ -121,6 +121,10 @@ mount_fails mount-fsname-space 1 "-o fsname=a b: commas, spaces and backslashes 
 assert_fails_with status-noargs 2 "expected: furi status MOUNTPOINT" "see: furi help status" "$FURI" status
 assert_fails_with status-bad-flag 2 "unknown option '-x'" "see: furi help status" "$FURI" status -x "$d"
 assert_fails_with bench-bad-flag 2 "unknown option '--frob'" "see: furi help bench" "$FURI" bench --frob
+assert_fails_with bench-replot-no-results 1 "cannot read $T_DIR/no-run/results.tsv" \
+	"fix: give the --out DIR of a furi bench run" "$FURI" bench --replot "$T_DIR/no-run"
+assert_fails_with bench-replot-and-suite 2 "--replot DIR takes no suite" "see: furi help bench" \
+	"$FURI" bench --replot "$T_DIR" transport
 
 # ---------------------------------------------------------------------------
 # Mountpoints that cannot be used

@@ -4,7 +4,8 @@
  * bench/stats.c) on samples read from RECORDED fio output
  * (tests/unit/data/): table cells, medians with spread, io_uring ÷ /dev/fuse
  * and FUSE ÷ native ratios, CPU per request, requests per I/O, a fallen-back
- * io_uring mount, the acceptance table, the TSV and the gnuplot files.
+ * io_uring mount, the acceptance table, the TSV and the gnuplot files; and
+ * results.tsv read back for `furi bench --replot` (bench/results.c).
  * Only the arithmetic on fixed inputs is checked; nothing here measures.
  */
 #ifndef _GNU_SOURCE
@@ -18,6 +19,8 @@
 
 #include "../../bench/fio.h"
 #include "../../bench/report.h"
+#include "../../bench/results.h"
+#include "../../bench/suites.h"
 #include "bench_testdata.h"
 #include "check.h"
 
@@ -340,15 +343,36 @@ static void test_tsv_and_plots(const struct bench_run *run)
 	      !strcmp(scripts[1], "transport-latency.gp"));
 	snprintf(path, sizeof(path), "%s/transport-throughput.dat", tmpl);
 	dat = testdata_read_abs(path);
-	/* Relative to /dev/fuse: native 7.91751, io_uring 4.44638, /dev/fuse 1. */
-	CHECK(strstr(dat, "\"memfs:randread-4k-qd1\" 7.91751 7.91751 7.91751 4.44638 4.44638 4.44638 1 1 1 ? ? ?") != NULL);
-	CHECK(strstr(dat, "\"memfs:randrw-j4-qd64_read\" ? ? ? 2 2 2 1 1 1 ? ? ?") != NULL);
+	/*
+	 * Two panels, native, io_uring, /dev/fuse, passthrough in each: relative
+	 * to /dev/fuse (io_uring 4.44638, /dev/fuse 1, native left out), then
+	 * relative to native (io_uring 4.44638 / 7.91751, /dev/fuse 1 / 7.91751).
+	 */
+	CHECK(strstr(dat, "\"memfs:randread-4k-qd1\" ? ? ? 4.44638 4.44638 4.44638 1 1 1 ? ? ? "
+			  "? ? ? 0.561588 0.561588 0.561588 0.126302 0.126302 0.126302 ? ? ?") != NULL);
+	CHECK(strstr(dat, "\"memfs:randrw-j4-qd64_read\" ? ? ? 2 2 2 1 1 1 ? ? ? ? ? ? ? ? ? ? ? ? ? ? ?") != NULL);
 	free(dat);
 	snprintf(path, sizeof(path), "%s/transport-throughput.gp", tmpl);
 	dat = testdata_read_abs(path);
 	CHECK(strstr(dat, "set output 'transport-throughput.png'") != NULL);
-	CHECK(strstr(dat, "using 2:3:4:xtic(1) title 'native'") != NULL);
+	CHECK(strstr(dat, "set multiplot layout 2,1") != NULL);
+	/* Top: io_uring and the /dev/fuse bars it is compared with, native left out. */
+	CHECK(strstr(dat, "set ylabel '× /dev/fuse'") != NULL);
+	CHECK(strstr(dat, "plot 'transport-throughput.dat' using 5:6:7 title 'io_uring' lt 2, \\\n"
+			  "     'transport-throughput.dat' using 8:9:10 title '/dev/fuse' lt 3\n") != NULL);
+	/* Bottom: both transports relative to native, with the cell names. */
+	CHECK(strstr(dat, "set ylabel '× native'") != NULL);
+	CHECK(strstr(dat, "plot 'transport-throughput.dat' using 17:18:19:xtic(1) title 'io_uring' lt 2, \\\n"
+			  "     'transport-throughput.dat' using 20:21:22 title '/dev/fuse' lt 3\n") != NULL);
+	CHECK(strstr(dat, "title 'native'") == NULL);
 	CHECK(strstr(dat, "title 'passthrough'") == NULL);
+	free(dat);
+	snprintf(path, sizeof(path), "%s/transport-latency.gp", tmpl);
+	dat = testdata_read_abs(path);
+	/* Latency: one panel, absolute, every kind with native first. */
+	CHECK(strstr(dat, "set multiplot layout 1,1") != NULL);
+	CHECK(strstr(dat, "using 2:3:4:xtic(1) title 'native' lt 1") != NULL);
+	CHECK(strstr(dat, "using 8:9:10 title '/dev/fuse' lt 3") != NULL);
 	free(dat);
 	snprintf(path, sizeof(path), "%s/transport-latency.dat", tmpl);
 	dat = testdata_read_abs(path);
@@ -356,6 +380,106 @@ static void test_tsv_and_plots(const struct bench_run *run)
 	free(dat);
 	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
 	CHECK(system(path) == 0);
+}
+
+/* A results.tsv as bench_report_tsv() writes it: real transport cells. */
+static const char results_tsv[] =
+"suite\tcell\tvariant\tround\tstate\tread_mibs\tread_iops\tread_lat_us\tread_p99_us\t"
+"write_mibs\twrite_iops\twrite_lat_us\twrite_p99_us\tios\trequests\twindow_s\tcpu_s\t"
+"rss_kb\ttransport\terror\n"
+"transport\trandread-4k-qd1\tnative (tmpfs)\t1\tok\t300.000\t80000.0\t12.00\t60.00\t0.000\t0.0\t-1.00\t-1.00\t800000.0\t-1\t0.000\t-1.000\t-1\tnative\t\n"
+"transport\trandread-4k-qd1\tmemfs io_uring\t1\tok\t150.000\t40000.0\t24.00\t100.00\t0.000\t0.0\t-1.00\t-1.00\t240000.0\t250000\t6.000\t2.000\t130000\tio_uring\t\n"
+"transport\trandread-4k-qd1\tmemfs io_uring\t2\tok\t180.000\t48000.0\t20.00\t90.00\t0.000\t0.0\t-1.00\t-1.00\t288000.0\t290000\t6.000\t2.100\t130000\tio_uring\t\n"
+"transport\trandread-4k-qd1\tmemfs /dev/fuse\t1\tok\t75.000\t20000.0\t48.00\t200.00\t0.000\t0.0\t-1.00\t-1.00\t120000.0\t125000\t6.000\t1.000\t2000\tdev_fuse\t\n"
+"transport\trandread-4k-qd1\tmemfs /dev/fuse\t2\tfailed\t0.000\t0.0\t0.00\t0.00\t0.000\t0.0\t0.00\t0.00\t0.0\t-1\t0.000\t-1.000\t-1\t?\ttimed out\n"
+"transport\trandread-4k-qd1\tnullfs io_uring\t1\tok\t90.000\t24000.0\t40.00\t150.00\t0.000\t0.0\t-1.00\t-1.00\t144000.0\t150000\t6.000\t1.200\t2000\tdev_fuse\t\n"
+"transport\trandread-4k-qd1\tnullfs /dev/fuse\t1\tok\t80.000\t20000.0\t48.00\t200.00\t0.000\t0.0\t-1.00\t-1.00\t120000.0\t125000\t6.000\t1.000\t2000\tdev_fuse\t\n";
+
+static struct bench_run *read_results(const char *text, char *err, size_t errlen, int *rc)
+{
+	struct bench_run *run = calloc(1, sizeof(*run));
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+
+	*rc = bench_results_read(f, run, err, errlen);
+	fclose(f);
+	return run;
+}
+
+static void free_results(struct bench_run *run)
+{
+	int i;
+
+	for (i = 0; i < run->nsuites; i++)
+		bench_suite_free(&run->s[i]);
+	free(run);
+}
+
+/* furi bench --replot: results.tsv back into a run, its plots drawn from it. */
+static void test_results_read(void)
+{
+	char err[256] = "", *text = NULL, *dat, tmpl[] = "/tmp/test_bench_results.XXXXXX";
+	char scripts[8][64], path[256];
+	struct bench_run *run;
+	struct bench_suite *s;
+	size_t len = 0;
+	FILE *f;
+	int rc, uring = -1, legacy = -1, null_uring = -1, v;
+
+	run = read_results(results_tsv, err, sizeof(err), &rc);
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(run->nsuites, 1);
+	CHECK_EQ(run->rounds, 2);
+	CHECK_EQ(run->ngroups, 2);	/* memfs, nullfs, as the labels name them */
+	s = &run->s[0];
+	CHECK(!strcmp(s->name, "transport") && s->run);
+	CHECK_EQ(s->ncells, 1);		/* only the cell the samples reached */
+	CHECK(!strcmp(s->cells[0].id, "randread-4k-qd1"));
+	for (v = 0; v < run->nvariants; v++) {
+		uring = !strcmp(run->v[v].label, "memfs io_uring") ? v : uring;
+		legacy = !strcmp(run->v[v].label, "memfs /dev/fuse") ? v : legacy;
+		null_uring = !strcmp(run->v[v].label, "nullfs io_uring") ? v : null_uring;
+	}
+	CHECK(uring >= 0 && legacy >= 0 && null_uring >= 0);
+	if (uring < 0 || legacy < 0 || null_uring < 0)
+		return;
+	CHECK(s->m[uring].used && s->m[uring].verified);
+	CHECK(s->m[legacy].verified);	/* its failed round says nothing about the transport */
+	/* An io_uring variant whose server said dev_fuse stays out of the io_uring bars. */
+	CHECK(!s->m[null_uring].verified && s->m[null_uring].fallen_back);
+	CHECK_EQ(s->cells[0].s[uring][1].state, BENCH_OK);
+	CHECK_EQ((long long)s->cells[0].s[uring][1].rw[0].iops, 48000);
+	CHECK_EQ(s->cells[0].s[legacy][1].state, BENCH_FAILED);
+	CHECK(!strcmp(s->cells[0].s[legacy][1].err, "timed out"));
+
+	/* Written again, the samples are the same lines. */
+	f = open_memstream(&text, &len);
+	CHECK(bench_report_tsv(f, run) == 0);
+	fclose(f);
+	CHECK(!strcmp(text, results_tsv));
+	free(text);
+
+	/* The plot: io_uring 44000 / 20000 = 2.2 (40000-48000: 2-2.4) of /dev/fuse, 0.55 of native. */
+	CHECK(mkdtemp(tmpl) != NULL);
+	CHECK_EQ(bench_report_plots(run, tmpl, scripts, 8), 2);
+	snprintf(path, sizeof(path), "%s/transport-throughput.dat", tmpl);
+	dat = testdata_read_abs(path);
+	CHECK(strstr(dat, "\"memfs:randread-4k-qd1\" ? ? ? 2.2 2 2.4 1 1 1 ? ? ? ? ? ? 0.55 0.5 0.6 0.25 0.25 0.25 ? ? ?") != NULL);
+	CHECK(strstr(dat, "\"nullfs:randread-4k-qd1\" ? ? ? ? ? ? 1 1 1 ? ? ? ? ? ? ? ? ? 0.25 0.25 0.25 ? ? ?") != NULL);
+	free(dat);
+	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
+	CHECK(system(path) == 0);
+	free_results(run);
+
+	/* Bad input: one line naming the line and what is wrong with it. */
+	run = read_results("transport\tno-such-cell\tmemfs io_uring\t1\tok\t1\t1\t1\t1\t1\t1\t1\t1"
+			   "\t1\t1\t1\t1\t1\tio_uring\t\n", err, sizeof(err), &rc);
+	CHECK_EQ(rc, -1);
+	CHECK(!strcmp(err, "line 1: unknown cell 'no-such-cell'"));
+	free_results(run);
+	run = read_results("transport\trandread-4k-qd1\tmemfs io_uring\t1\tok\n", err, sizeof(err), &rc);
+	CHECK_EQ(rc, -1);
+	CHECK(!strcmp(err, "line 1: 5 columns, expected 20"));
+	free_results(run);
 }
 
 int main(int argc, char **argv)
@@ -370,6 +494,7 @@ int main(int argc, char **argv)
 	test_markdown(run);
 	test_fallen_back(run);
 	test_tsv_and_plots(run);
+	test_results_read();
 	free(run->s[0].cells);
 	free(run);
 	return check_exit("bench report");
