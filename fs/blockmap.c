@@ -8,6 +8,7 @@
  * never keeps a node without a block under it.
  */
 #include "blockmap.h"
+#include "blockpool.h"
 
 #include <stdlib.h>
 
@@ -92,7 +93,7 @@ static void free_subtree(struct node *n, unsigned h)
 		if (!is_node(c))
 			continue;
 		if (h == 1)
-			free(c);
+			block_free(c);
 		else
 			free_subtree(c, h - 1);
 	}
@@ -202,7 +203,7 @@ char *bmap_write(struct bmap *m, uint64_t idx, bool zero)
 	void **s = &path[m->height - 1]->slot[idx & (FAN - 1)];
 	if (is_node(*s))
 		return *s;
-	char *b = zero ? calloc(1, BMAP_BLOCK_SIZE) : malloc(BMAP_BLOCK_SIZE);
+	char *b = block_alloc(zero);
 	if (!b) {
 		prune_path(m, idx);
 		return NULL;
@@ -232,7 +233,7 @@ static bool fill_node(struct node *n, unsigned h, uint64_t base, uint64_t first,
 		if (first <= cb && ce <= last && (overwrite || !c)) {
 			uint64_t had = 0;
 			if (c && h == 1) {
-				free(c);
+				block_free(c);
 				had = 1;
 			} else if (c) {
 				had = ((struct node *)c)->total;
@@ -297,7 +298,7 @@ static uint64_t punch_node(struct node *n, unsigned h, uint64_t base,
 			if (c == ZERO) {
 				freed += span;
 			} else if (h == 1) {
-				free(c);
+				block_free(c);
 				freed++;
 			} else {
 				freed += ((struct node *)c)->total;

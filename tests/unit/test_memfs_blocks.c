@@ -2,9 +2,13 @@
 /*
  * test_memfs_blocks.c - unit test of the memfs sparse block map
  * (fs/blockmap.c): holes and data, seeking, punching, zero blocks, counts,
- * and indices far past 4 GiB. Prints each failed check and exits non-zero.
+ * and indices far past 4 GiB; and the pool its blocks come from
+ * (fs/blockpool.c). Prints each failed check and exits non-zero.
  */
 #include "blockmap.h"
+#include "blockpool.h"
+
+#include <stdint.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,8 +306,48 @@ static void test_fill_keep(void)
 	CHECK(bmap_clear(&m) == 64 * 64 * 64 + 11);
 }
 
+/* Chunk-sized runs of blocks: aligned, distinct, zeroed when asked after reuse, and a freed chunk unmapped. */
+static void test_pool(void)
+{
+	enum { N = 3 * 512 };	/* three chunks' worth and more */
+	static char *b[N];
+	size_t i;
+	bool distinct = true, aligned = true, zeros = true;
+
+	for (i = 0; i < N; i++) {
+		b[i] = block_alloc(false);
+		CHECK(b[i] != NULL);
+		if (!b[i])
+			return;
+		aligned &= ((uintptr_t)b[i] & (BMAP_BLOCK_SIZE - 1)) == 0;
+		memset(b[i], 0xa5, BMAP_BLOCK_SIZE);	/* every byte writable */
+		if (i && b[i] == b[i - 1])
+			distinct = false;
+	}
+	CHECK(aligned);
+	CHECK(distinct);
+	for (i = 0; i < N; i += 2)
+		block_free(b[i]);
+	for (i = 0; i < N; i += 2) {
+		char *z = block_alloc(true);
+		CHECK(z != NULL);
+		if (!z)
+			return;
+		for (size_t j = 0; j < BMAP_BLOCK_SIZE; j++)
+			zeros &= z[j] == 0;
+		b[i] = z;
+	}
+	CHECK(zeros);
+	/* The odd ones kept their bytes through the others' reuse. */
+	for (i = 1; i < N; i += 2)
+		CHECK(b[i][0] == (char)0xa5 && b[i][BMAP_BLOCK_SIZE - 1] == (char)0xa5);
+	for (i = 0; i < N; i++)
+		block_free(b[i]);
+}
+
 int main(void)
 {
+	test_pool();
 	test_empty();
 	test_write_read();
 	test_far_offsets();
