@@ -342,6 +342,18 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 
 	req_begin(req, ih);
 	need = furi_op_arg_size(se, ih->opcode);
+	/*
+	 * On the ring (6.18) a NOTIFY_REPLY leaves op_in empty and carries its
+	 * fuse_notify_retrieve_in at the front of the payload, before the data.
+	 */
+	if (ih->opcode == FUSE_NOTIFY_REPLY && arg_len == 0 && data_len >= need) {
+		arg = data;
+		arg_len = need;
+		data += need;
+		data_len -= need;
+		d.p = data;
+		d.len = data_len;
+	}
 	if (arg_len < need)
 		goto einval;
 	memset(&a, 0, sizeof(a));

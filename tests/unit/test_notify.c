@@ -144,10 +144,15 @@ static void retrieved(struct furi_session *s, uint64_t ino, uint64_t off, const 
 	got.arg = arg;
 }
 
-/* The kernel's NOTIFY_REPLY, as the /dev/fuse transport hands it over. */
+/*
+ * The kernel's NOTIFY_REPLY as a transport hands it over: on /dev/fuse its
+ * fuse_notify_retrieve_in is the first argument; on the ring (6.18) op_in
+ * is empty and the payload holds it, then the data.
+ */
 static void deliver_notify_reply(uint64_t unique, uint64_t ino, uint64_t off, const char *data,
-				 uint32_t size)
+				 uint32_t size, bool ring)
 {
+	char payload[128];
 	struct fuse_in_header ih = { .opcode = FUSE_NOTIFY_REPLY, .unique = unique,
 				     .nodeid = ino };
 	struct fuse_notify_retrieve_in in = { .offset = off, .size = size };
@@ -161,7 +166,13 @@ static void deliver_notify_reply(uint64_t unique, uint64_t ino, uint64_t off, co
 	req.out = out_area;
 	req.out_size = sizeof(out_area);
 	ih.len = (uint32_t)(sizeof(ih) + sizeof(in) + size);
-	furi_dispatch(&req, &ih, &in, sizeof(in), data, size);
+	if (ring) {
+		memcpy(payload, &in, sizeof(in));
+		memcpy(payload + sizeof(in), data, size);
+		furi_dispatch(&req, &ih, NULL, 0, payload, sizeof(in) + size);
+	} else {
+		furi_dispatch(&req, &ih, &in, sizeof(in), data, size);
+	}
 	CHECK_EQ(sent.n, 1);
 	CHECK(sent.no_reply);
 }
@@ -190,14 +201,14 @@ static void test_retrieve_reaches_its_callback_once(void)
 	CHECK(u2 != u1);
 
 	/* Answers in any order, each to its own callback, once. */
-	deliver_notify_reply(u2, 10, 0, "0123456789", 10);
+	deliver_notify_reply(u2, 10, 0, "0123456789", 10, true);
 	CHECK_EQ(got.n, 1);
 	CHECK_EQ(got.ino, 10);
 	CHECK_EQ(got.size, 10);
 	CHECK_MEM(got.data, "0123456789", 10);
 	CHECK(got.arg == NULL);
 
-	deliver_notify_reply(u1, 9, 4096, "cached", 6);
+	deliver_notify_reply(u1, 9, 4096, "cached", 6, false);
 	CHECK_EQ(got.n, 2);
 	CHECK_EQ(got.ino, 9);
 	CHECK_EQ(got.off, 4096);
@@ -205,7 +216,7 @@ static void test_retrieve_reaches_its_callback_once(void)
 	CHECK_MEM(got.data, "cached", 6);
 	CHECK(got.arg == &marker);
 
-	deliver_notify_reply(u1, 9, 4096, "again", 5);
+	deliver_notify_reply(u1, 9, 4096, "again", 5, false);
 	CHECK_EQ(got.n, 2);
 	CHECK(se.retrieves == NULL);
 
