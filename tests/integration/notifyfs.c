@@ -27,12 +27,14 @@
  *   inval_inode INO OFF LEN | inval_entry PARENT NAME | expire_entry PARENT NAME
  *   delete PARENT CHILD NAME | store INO OFF TEXT | retrieve INO OFF SIZE
  *   poll                 pollme becomes ready; its pollers are woken
+ *   unready              pollme is not ready (and nobody waits) again
  *   resend | inc_epoch | prune INO
  *   release              answer the held READs of hold
  *
  * Reading ctl gives "key value" lines: lookups_NAME (LOOKUPs answered),
  * nlookup_INO (the kernel's lookup count), retrieved (the bytes the last
- * RETRIEVE returned, after "retrieves N"), poll_waiting (POLLs that asked
+ * RETRIEVE returned, '.' for each byte that is not printable, after
+ * "retrieves N"), poll_waiting (POLLs that asked
  * for a wake-up), hold_reads (READs of hold received).
  */
 #define _GNU_SOURCE
@@ -171,8 +173,11 @@ static size_t format_state(char *buf, size_t size)
 				      (unsigned long long)nlookup[ino]);
 	n += (size_t)snprintf(buf + n, size - n, "poll_waiting %u\nhold_reads %u\nretrieves %u\n",
 			      poll_waiting, hold_reads, retrieves);
-	n += (size_t)snprintf(buf + n, size - n, "retrieved %.*s\n", (int)retrieved_len,
-			      retrieved);
+	/* One line: bytes that are not printable show as '.'. */
+	n += (size_t)snprintf(buf + n, size - n, "retrieved ");
+	for (size_t i = 0; i < retrieved_len && n + 2 < size; i++)
+		buf[n++] = retrieved[i] >= ' ' && retrieved[i] < 127 ? retrieved[i] : '.';
+	n += (size_t)snprintf(buf + n, size - n, "\n");
 	return min_size(n, size);
 }
 
@@ -279,6 +284,13 @@ static int run_cmd(char *cmd, bool *after_reply)
 	if (!strcmp(verb, "retrieve") && a1 && a2 && a3)
 		return furi_notify_retrieve(session, strtoull(a1, NULL, 0), strtoull(a2, NULL, 0),
 					    strtoull(a3, NULL, 0), on_retrieved, NULL);
+	if (!strcmp(verb, "unready")) {
+		pthread_mutex_lock(&lock);
+		poll_ready = have_kh = false;
+		poll_waiting = 0;
+		pthread_mutex_unlock(&lock);
+		return 0;
+	}
 	if (!strcmp(verb, "poll")) {
 		pthread_mutex_lock(&lock);
 		poll_ready = true;
