@@ -8,6 +8,7 @@
  *   notify_probe ioctl FILE       notifyfs's doubling ioctl on 21: "RESULT VALUE",
  *                                 then an ioctl it does not know: the errno name
  *   notify_probe btime FILE       statx(2) STATX_BTIME: "SEC.NSEC", or "none"
+ *   notify_probe xflags FILE      FS_IOC_FSGETXATTR: fsx_xflags in hex, or the errno name
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -102,6 +104,16 @@ int main(int argc, char **argv)
 			printf("none\n");
 		return 0;
 	}
-	fprintf(stderr, "usage: notify_probe ctl FILE TEXT | poll FILE | epoll FILE | ioctl FILE | btime FILE\n");
+	if (!strcmp(cmd, "xflags") && argc == 3) {
+		struct fsxattr fsx;
+
+		fd = open_or_die(argv[2], O_RDONLY);
+		if (ioctl(fd, FS_IOC_FSGETXATTR, &fsx) < 0)
+			printf("%s\n", errname(errno));
+		else
+			printf("0x%x\n", fsx.fsx_xflags);
+		return 0;
+	}
+	fprintf(stderr, "usage: notify_probe ctl FILE TEXT | poll FILE | epoll FILE | ioctl FILE | btime FILE | xflags FILE\n");
 	return 2;
 }

@@ -9,6 +9,8 @@
 # through retrieve, a LOOKUP again after inval_entry/expire/inc_epoch, a
 # name gone and nlink 0 on an open file after delete, a FORGET after prune,
 # a sleeping poll(2)/epoll_wait(2) woken, a held READ sent again by resend.
+# Then passthrough's STATX (the source's birth time), its ioctls (chattr and
+# lsattr reach the source; anything else is ENOTTY) and SYNCFS.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || t_skip_all "needs root"
@@ -170,5 +172,47 @@ ENOTTY" "$("$PROBE" ioctl "$m/pollme")"
 		wait "$NOTIFYFS_PID"
 		assert_eq "$p/server-exit-status" 0 "$?"
 	done
+done
+
+# passthrough: statx birth time, the file attribute ioctls, syncfs.
+src=$(t_mkdir pt-src)
+for transport in uring legacy; do
+	p="passthrough/$transport"
+	m=$(t_mkdir "pt-$transport")
+	echo data >"$src/f-$transport"
+	mkdir "$src/d-$transport"
+	if ! furi_mount passthrough "$src" "$m" -o "transport=$transport"; then
+		t_not_ok "$p/mount" "furi mount passthrough failed"
+		continue
+	fi
+	f=f-$transport d=d-$transport
+	btime=$("$PROBE" btime "$src/$f")
+	assert_ne "$p/source-has-btime" none "$btime"
+	assert_eq "$p/statx-btime-of-source" "$btime" "$("$PROBE" btime "$m/$f")"
+	assert_ge "$p/statx-request" 1 "$(furi_ops_count "$m" any STATX)"
+
+	# chattr and lsattr (FS_IOC_SETFLAGS/GETFLAGS) and FS_IOC_FSGETXATTR reach the source.
+	assert_cmd "$p/chattr-append" chattr +a "$m/$f"
+	assert_eq "$p/append-on-source" 0x10 "$("$PROBE" xflags "$src/$f")"
+	assert_eq "$p/fsgetxattr-through-mount" 0x10 "$("$PROBE" xflags "$m/$f")"
+	assert_eq "$p/lsattr-through-mount" "$(lsattr "$src/$f" | cut -d' ' -f1)" \
+		"$(lsattr "$m/$f" | cut -d' ' -f1)"
+	assert_fails "$p/append-only-enforced" sh -c "echo x >'$m/$f'"
+	assert_cmd "$p/chattr-clear" chattr -a "$m/$f"
+	assert_eq "$p/cleared-on-source" 0x0 "$("$PROBE" xflags "$src/$f")"
+	assert_cmd "$p/chattr-dir" chattr +A "$m/$d"
+	assert_contains "$p/dir-flag-on-source" "$(lsattr -d "$src/$d" | cut -d' ' -f1)" A
+	assert_eq "$p/other-ioctl-refused" "ENOTTY
+ENOTTY" "$("$PROBE" ioctl "$m/$f")"
+
+	# syncfs(2): the 6.18 kernel sends FUSE_SYNCFS only to virtiofs and fuseblk.
+	assert_cmd "$p/syncfs" sync -f "$m/$f"
+	if [ "$(furi_ops_count "$m" any SYNCFS)" -eq 0 ]; then
+		t_skip "$p/syncfs-reaches-source" "this kernel sends no FUSE_SYNCFS to a fuse mount"
+	else
+		t_ok "$p/syncfs-reaches-source"
+	fi
+	assert_eq "$p/nothing-malformed" 0 "$(furi_chan_sum "$m" any malformed)"
+	furi_umount "$m" || t_not_ok "$p/umount" "mount or server still there"
 done
 t_done
