@@ -49,6 +49,8 @@
 
 #include <furi/furi.h>
 
+#include "test_server.h"
+
 #define NOTIFYFS_IOC_DOUBLE	_IOWR('N', 1, uint64_t)
 #define CACHE_SECONDS		3600.0
 #define MAX_HELD		8
@@ -484,32 +486,5 @@ static const struct furi_ops ops = {
 
 int main(int argc, char **argv)
 {
-	struct furi_config cfg;
-	char err[512];
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: notifyfs MOUNTPOINT [OPTION...]\n");
-		return 2;
-	}
-	furi_config_init(&cfg);
-	if (getenv("NOTIFYFS_DEBUG"))
-		furi_set_log_level(FURI_LOG_DEBUG);
-	cfg.fsname = "notifyfs";
-	cfg.status_name = "notifyfs";
-	for (int i = 2; i < argc; i++) {
-		if (furi_config_set(&cfg, argv[i], err, sizeof(err))) {
-			fprintf(stderr, "notifyfs: bad option %s: %s\n", argv[i], err);
-			return 2;
-		}
-	}
-	session = furi_session_new(&cfg, &ops, NULL, err, sizeof(err));
-	if (!session || furi_session_mount(session, argv[1], err, sizeof(err))) {
-		fprintf(stderr, "notifyfs: %s\n", err);
-		furi_session_destroy(session);
-		return 1;
-	}
-	fprintf(stderr, "notifyfs: %s\n", furi_session_transport_line(session));
-	furi_session_wait(session);
-	furi_session_destroy(session);
-	return 0;
+	return test_server_main("notifyfs", &ops, NULL, &session, argc, argv);
 }

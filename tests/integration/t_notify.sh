@@ -36,27 +36,13 @@ wait_state() {
 	done
 }
 
-start_notifyfs() {
-	local m=$1 transport=$2 log=$3 deadline
-	"$NOTIFYFS" "$m" "transport=$transport" "queue_depth=16" >"$log" 2>&1 &
-	NOTIFYFS_PID=$!
-	t_track_pid "$NOTIFYFS_PID" 10
-	t_track_mount "$m"
-	deadline=$((SECONDS + 20))
-	until "$FURI" status "$m" --json >/dev/null 2>&1; do
-		t_pid_alive "$NOTIFYFS_PID" && [ $SECONDS -lt $deadline ] || return 1
-		sleep 0.05
-	done
-	t_is_fuse_mounted "$m"
-}
-
 for transport in uring legacy; do
 	for where in here thread; do
 		p="$transport/$where"
 		m=$(t_mkdir "$transport-$where")
 		log="$T_DIR/notifyfs-$transport-$where.log"
-		if ! start_notifyfs "$m" "$transport" "$log"; then
-			t_not_ok "$p/mount" "notifyfs did not mount: $(cat "$log")"
+		if ! t_start_server "$log" "$m" "$NOTIFYFS" "$m" "transport=$transport" "queue_depth=16"; then
+			t_not_ok "$p/mount" "notifyfs did not mount: $(cat "$log"); status: $("$FURI" status "$m" 2>&1 | head -2)"
 			continue
 		fi
 		want=$([ "$transport" == uring ] && echo io_uring || echo dev_fuse)
@@ -167,9 +153,9 @@ ENOTTY" "$("$PROBE" ioctl "$m/pollme")"
 		fi
 		assert_eq "$p/nothing-malformed" 0 "$(furi_chan_sum "$m" any malformed)"
 
-		furi_umount "$m" || t_not_ok "$p/umount" "mount or server still there"
-		t_wait_pid_exit "$NOTIFYFS_PID" 10
-		wait "$NOTIFYFS_PID"
+		furi_umount "$m" || t_not_ok "$p/umount" "mount or server still there: $(tail -3 "$log"); threads: $(ps -L -o stat=,wchan:24=,comm= -p "$T_SERVER_PID" | tr '\n' ' ')"
+		t_wait_pid_exit "$T_SERVER_PID" 10
+		wait "$T_SERVER_PID"
 		assert_eq "$p/server-exit-status" 0 "$?"
 	done
 done
