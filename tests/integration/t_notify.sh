@@ -36,6 +36,37 @@ wait_state() {
 	done
 }
 
+# page_cache_attempt MNT WHERE N: inval_inode, store and retrieve on data,
+# each seen through the page cache; "ok", or the first thing that differed.
+# A drop_caches by anything else on the machine between two steps empties
+# the page cache under the test, so the caller tries up to three times; a
+# missing notification fails every attempt.
+page_cache_attempt() {
+	local m=$1 w=$2 v="version$(($3 + 1))" old got want
+	old=$(cat "$m/data")
+	[ "$(ctl "$m" "$w set_data $v")" == ok ] || { echo "set_data refused"; return; }
+	got=$(cat "$m/data")
+	[ "$got" == "$old" ] || { echo "not cached before inval_inode: '$got'"; return; }
+	got=$(ctl "$m" "$w inval_inode 2 0 0")
+	[ "$got" == ok ] || { echo "inval_inode: $got"; return; }
+	got=$(cat "$m/data")
+	[ "$got" == "$v" ] || { echo "after inval_inode: '$got', not the server's '$v'"; return; }
+	got=$(ctl "$m" "$w store 2 0 STORED")
+	[ "$got" == ok ] || { echo "store: $got"; return; }
+	want="STORED${v:6}"
+	got=$(cat "$m/data")
+	[ "$got" == "$want" ] || { echo "after store: '$got', not '$want'"; return; }
+	# retrieve: the page cache's bytes, not the server's, reach the callback.
+	local before
+	before=$(state "$m" retrieves)
+	got=$(ctl "$m" "$w retrieve 2 0 100")
+	[ "$got" == ok ] || { echo "retrieve: $got"; return; }
+	wait_state "$m" retrieves $((before + 1)) || { echo "no NOTIFY_REPLY reached the callback"; return; }
+	got=$(state "$m" retrieved)
+	[ "$got" == "$want." ] || { echo "retrieved '$got', not '$want.'"; return; }
+	echo ok
+}
+
 for transport in uring legacy; do
 	for where in here thread; do
 		p="$transport/$where"
@@ -48,34 +79,24 @@ for transport in uring legacy; do
 		want=$([ "$transport" == uring ] && echo io_uring || echo dev_fuse)
 		assert_eq "$p/transport" "$want" "$(furi_transport "$m")"
 
-		# inval_inode: the server's new bytes show only after it.
-		assert_eq "$p/data-read" "version1" "$(cat "$m/data")"
-		assert_eq "$p/set-data" ok "$(ctl "$m" "$where set_data version2")"
-		assert_eq "$p/data-cached-before-inval" "version1" "$(cat "$m/data")"
-		assert_eq "$p/inval-inode" ok "$(ctl "$m" "$where inval_inode 2 0 0")"
-		assert_eq "$p/inval-inode-data-reread" "version2" "$(cat "$m/data")"
-
-		# store: the page cache gets bytes the server never had. (Past the
-		# end it would grow the size, but the kernel then asks the server
-		# for the size again, and a smaller one drops the pages.)
-		assert_eq "$p/store" ok "$(ctl "$m" "$where store 2 0 STORED")"
-		assert_eq "$p/store-in-page-cache" "STOREDn2" "$(cat "$m/data")"
-
-		# retrieve: the page cache's bytes (not the server's) reach the callback.
-		assert_eq "$p/retrieve" ok "$(ctl "$m" "$where retrieve 2 0 100")"
-		if wait_state "$m" retrieves 1; then
-			assert_eq "$p/retrieve-page-cache-bytes" "STOREDn2." "$(state "$m" retrieved)"
-		else
-			t_not_ok "$p/retrieve-page-cache-bytes" "no NOTIFY_REPLY reached the callback"
-		fi
+		# inval_inode, store, retrieve on data's page cache.
+		r=""
+		for attempt in 1 2 3; do
+			r=$(page_cache_attempt "$m" "$where" "$attempt")
+			[ "$r" == ok ] && break
+			t_log "$p: page cache attempt $attempt: $r"
+		done
+		assert_eq "$p/inval-inode-store-retrieve" ok "$r"
 
 		# The kernel's refusal is the errno: it caches no inode 99.
 		assert_eq "$p/inval-inode-uncached" ENOENT "$(ctl "$m" "$where inval_inode 99 0 0")"
 		assert_eq "$p/store-uncached" ENOENT "$(ctl "$m" "$where store 99 0 x")"
 		assert_eq "$p/retrieve-uncached" ENOENT "$(ctl "$m" "$where retrieve 99 0 1")"
 
-		# inval_entry, expire_entry, inc_epoch: each makes the next stat look up again.
-		stat "$m/victim" >/dev/null
+		# inval_entry, expire_entry, inc_epoch: each makes the next stat look
+		# up again. An open file keeps the name in the dcache meanwhile, even
+		# through a drop_caches by something else on the machine.
+		exec {pin}<"$m/victim"
 		stat "$m/victim" >/dev/null
 		assert_eq "$p/entry-cached" 1 "$(state "$m" lookups_victim)"
 		assert_eq "$p/inval-entry" ok "$(ctl "$m" "$where inval_entry 1 victim")"
@@ -87,6 +108,7 @@ for transport in uring legacy; do
 		assert_eq "$p/inc-epoch" ok "$(ctl "$m" "$where inc_epoch")"
 		stat "$m/victim" >/dev/null
 		assert_eq "$p/inc-epoch-looked-up-again" 4 "$(state "$m" lookups_victim)"
+		exec {pin}<&-
 
 		# delete: the cached name goes, and a file open on it has no links left.
 		exec {vfd}<"$m/victim"
