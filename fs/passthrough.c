@@ -50,6 +50,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>		/* FS_IOC_GETFLAGS, FS_IOC_FSGETXATTR, struct fsxattr */
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -933,6 +935,31 @@ static void pt_getattr(struct furi_req *req, uint64_t ino, const uint64_t *fh)
 		furi_reply_attr(req, &st, fs->attr_timeout);
 }
 
+/* statx(2) of the source: what getattr gives, and the birth time. */
+static void pt_statx(struct furi_req *req, uint64_t ino, const uint64_t *fh, int flags,
+		     unsigned mask)
+{
+	struct passthrough *fs = req_fs(req);
+	unsigned want = mask | STATX_BASIC_STATS;	/* the kernel caches only a full set */
+	int sync = flags & AT_STATX_SYNC_TYPE;
+	struct statx stx;
+	struct call k;
+	int err;
+
+	if (fh && node_of(fs, ino)->type == S_IFREG) {
+		err = statx(pfile_of(*fh)->fd, "", AT_EMPTY_PATH | sync, want, &stx) ? errno : 0;
+	} else {
+		err = call_begin(&k, req, node_of(fs, ino), NULL, false);
+		if (!err && statx(k.fd[0], "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | sync, want, &stx))
+			err = errno;
+		call_end(&k);
+	}
+	if (err)
+		furi_reply_err(req, err);
+	else
+		furi_reply_statx(req, &stx, fs->attr_timeout);
+}
+
 /*
  * Clear suid, sgid (when group-executable) and file capabilities, as the
  * source does when someone without CAP_FSETID writes: with
@@ -1755,6 +1782,72 @@ static void pt_fsyncdir(struct furi_req *req, uint64_t ino, uint64_t fh, bool da
 }
 
 /* ------------------------------------------------------------------------ */
+/* The whole filesystem, and ioctls                                         */
+/* ------------------------------------------------------------------------ */
+
+/* syncfs(2) of the filesystem the source directory is on. */
+static void pt_syncfs(struct furi_req *req, uint64_t ino)
+{
+	struct passthrough *fs = req_fs(req);
+	char name[32];
+	struct call k;
+	int fd = -1, err = call_begin(&k, req, node_of(fs, ino), NULL, false);
+
+	/* syncfs takes no O_PATH descriptor: open the node itself. */
+	fd_name(name, sizeof(name), k.fd[0]);
+	if (!err && (fd = openat(fs->proc_fd, name, O_RDONLY | O_CLOEXEC)) < 0)
+		err = note_errno(fs, errno);
+	call_end(&k);
+	if (!err && syncfs(fd))
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	furi_reply_err(req, err);
+}
+
+/*
+ * The file attributes chattr and lsattr use, which the kernel sends as
+ * ioctls (through a private open) and which mean the same on the source.
+ * Setting them runs as the caller, so the source judges ownership and
+ * CAP_LINUX_IMMUTABLE. Any other command could carry pointers or act on
+ * the server's own rights: ENOTTY.
+ */
+static void pt_ioctl(struct furi_req *req, uint64_t ino, uint64_t fh, unsigned cmd,
+		     uint64_t arg, unsigned flags, const void *in, size_t in_size,
+		     size_t out_size)
+{
+	union { int flags; struct fsxattr fsx; } v;
+	bool set = cmd == FS_IOC_SETFLAGS || cmd == FS_IOC_FSSETXATTR;
+	size_t size = (cmd == FS_IOC_GETFLAGS || cmd == FS_IOC_SETFLAGS) ? sizeof(v.flags)
+									   : sizeof(v.fsx);
+	struct call k;
+	int fd, err;
+
+	(void)ino, (void)arg;
+	if (cmd != FS_IOC_GETFLAGS && cmd != FS_IOC_SETFLAGS && cmd != FS_IOC_FSGETXATTR &&
+	    cmd != FS_IOC_FSSETXATTR) {
+		furi_reply_err(req, ENOTTY);
+		return;
+	}
+	if ((set && in_size < size) || (!set && out_size < size)) {
+		furi_reply_err(req, EINVAL);
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	if (set)
+		memcpy(&v, in, size);
+	fd = (flags & FURI_IOCTL_DIR) ? dirfd(pdir_of(fh)->dp) : pfile_of(fh)->fd;
+	err = call_begin(&k, req, NULL, NULL, set);
+	if (!err && ioctl(fd, cmd, &v) < 0)
+		err = errno;
+	call_end(&k);
+	if (err)
+		furi_reply_err(req, err);
+	else
+		furi_reply_ioctl(req, 0, &v, set ? 0 : size);
+}
+
+/* ------------------------------------------------------------------------ */
 /* INIT                                                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -1836,6 +1929,9 @@ static const struct furi_ops passthrough_ops = {
 	.lseek = pt_lseek,
 	.copy_file_range = pt_copy_file_range,
 	.tmpfile = pt_tmpfile,
+	.statx = pt_statx,
+	.syncfs = pt_syncfs,
+	.ioctl = pt_ioctl,
 };
 
 /* ------------------------------------------------------------------------ */

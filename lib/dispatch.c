@@ -53,6 +53,11 @@ static const uint16_t op_arg_size[FURI_OPCODE_MAX] = {
 	[FUSE_COPY_FILE_RANGE_64] = sizeof(struct fuse_copy_file_range_in),
 	[FUSE_SYNCFS]		= sizeof(struct fuse_syncfs_in),
 	[FUSE_TMPFILE]		= sizeof(struct fuse_create_in),
+	[FUSE_BMAP]		= sizeof(struct fuse_bmap_in),
+	[FUSE_IOCTL]		= sizeof(struct fuse_ioctl_in),
+	[FUSE_POLL]		= sizeof(struct fuse_poll_in),
+	[FUSE_NOTIFY_REPLY]	= sizeof(struct fuse_notify_retrieve_in),
+	[FUSE_STATX]		= sizeof(struct fuse_statx_in),
 };
 
 size_t furi_op_arg_size(const struct furi_session *se, uint32_t opcode)
@@ -108,6 +113,34 @@ static const char *take_name(struct in_data *d)
 	return s && *s ? s : NULL;
 }
 
+/*
+ * A security context extension: its type is the number of contexts, each a
+ * struct fuse_secctx, its name with NUL, then size bytes of value. The
+ * kernel sends one context at most; the first is what handlers see.
+ */
+static int take_secctx(struct furi_req *req, const char *p, size_t len, uint32_t nr)
+{
+	struct fuse_secctx sc;
+	const char *name, *nul;
+
+	if (nr == 0)
+		return 0;
+	if (len < sizeof(struct fuse_ext_header) + sizeof(sc))
+		return -EINVAL;
+	p += sizeof(struct fuse_ext_header);
+	len -= sizeof(struct fuse_ext_header);
+	memcpy(&sc, p, sizeof(sc));
+	name = p + sizeof(sc);
+	len -= sizeof(sc);
+	nul = memchr(name, '\0', len);
+	if (!nul || nul == name || sc.size > len - (size_t)(nul + 1 - name))
+		return -EINVAL;
+	req->ctx.secctx_name = name;
+	req->ctx.secctx = nul + 1;
+	req->ctx.secctx_size = sc.size;
+	return 0;
+}
+
 /* Extensions sit at the end of the data; peel them off and read what we use. */
 static int take_extensions(struct furi_req *req, const struct fuse_in_header *ih,
 			   struct in_data *d)
@@ -141,6 +174,8 @@ static int take_extensions(struct furi_req *req, const struct fuse_in_header *ih
 				req->ctx.supp_gid = gid;
 			}
 		}
+		if (xh.type <= FUSE_MAX_NR_SECCTX && take_secctx(req, p, xh.size, xh.type))
+			return -EINVAL;
 		p += xh.size;
 	}
 	return 0;
@@ -225,6 +260,11 @@ union op_arg {
 	struct fuse_fallocate_in fallocate;
 	struct fuse_lseek_in lseek;
 	struct fuse_copy_file_range_in copy;
+	struct fuse_bmap_in bmap;
+	struct fuse_ioctl_in ioctl;
+	struct fuse_poll_in poll;
+	struct fuse_notify_retrieve_in retrieve;
+	struct fuse_statx_in statx;
 };
 
 static void do_batch_forget(struct furi_req *req, uint32_t count, struct in_data *d)
@@ -256,7 +296,11 @@ static void req_begin(struct furi_req *req, const struct fuse_in_header *ih)
 	req->ctx.pid = (pid_t)ih->pid;
 	req->ctx.umask = 0;
 	req->ctx.supp_gid = (gid_t)-1;
+	req->ctx.secctx_name = NULL;
+	req->ctx.secctx = NULL;
+	req->ctx.secctx_size = 0;
 	req->no_reply = false;
+	req->ioctl_flags = 0;
 	req->io_done = NULL;
 	atomic_store_explicit(&req->interrupted, false, memory_order_relaxed);
 	req->int_fn = NULL;
@@ -267,7 +311,8 @@ static void req_begin(struct furi_req *req, const struct fuse_in_header *ih)
 
 static bool has_no_reply(uint32_t opcode)
 {
-	return opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET || opcode == FUSE_INTERRUPT;
+	return opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET || opcode == FUSE_INTERRUPT ||
+	       opcode == FUSE_NOTIFY_REPLY;
 }
 
 void furi_dispatch_reject(struct furi_req *req, const struct fuse_in_header *ih)
@@ -297,6 +342,18 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 
 	req_begin(req, ih);
 	need = furi_op_arg_size(se, ih->opcode);
+	/*
+	 * On the ring (6.18) a NOTIFY_REPLY leaves op_in empty and carries its
+	 * fuse_notify_retrieve_in at the front of the payload, before the data.
+	 */
+	if (ih->opcode == FUSE_NOTIFY_REPLY && arg_len == 0 && data_len >= need) {
+		arg = data;
+		arg_len = need;
+		data += need;
+		data_len -= need;
+		d.p = data;
+		d.len = data_len;
+	}
 	if (arg_len < need)
 		goto einval;
 	memset(&a, 0, sizeof(a));
@@ -519,8 +576,40 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 	case FUSE_DESTROY:
 		goto ok;
 	case FUSE_NOTIFY_REPLY:
-		/* Answers a RETRIEVE furi never sends. */
+		/* The kernel's answer to furi_notify_retrieve(); it expects none. */
+		if (a.retrieve.size > d.len)
+			goto einval;
+		furi_notify_reply(req, &a.retrieve, d.p, d.len);
 		furi_reply_none(req);
+		return;
+	case FUSE_STATX:
+		NEED(statx);
+		ops->statx(req, ih->nodeid,
+			   (a.statx.getattr_flags & FUSE_GETATTR_FH) ? &a.statx.fh : NULL,
+			   (int)a.statx.sx_flags, a.statx.sx_mask);
+		return;
+	case FUSE_IOCTL:
+		NEED(ioctl);
+		if (a.ioctl.in_size > d.len)
+			goto einval;
+		req->ioctl_flags = a.ioctl.flags;
+		ops->ioctl(req, ih->nodeid, a.ioctl.fh, a.ioctl.cmd, a.ioctl.arg, a.ioctl.flags,
+			   a.ioctl.in_size ? d.p : NULL, a.ioctl.in_size,
+			   FURI_MIN((size_t)a.ioctl.out_size,
+				    req->out_size - sizeof(struct fuse_ioctl_out)));
+		return;
+	case FUSE_POLL:
+		NEED(poll);
+		ops->poll(req, ih->nodeid, a.poll.fh, a.poll.events, a.poll.kh,
+			  a.poll.flags & FUSE_POLL_SCHEDULE_NOTIFY);
+		return;
+	case FUSE_SYNCFS:
+		NEED(syncfs);
+		ops->syncfs(req, ih->nodeid);
+		return;
+	case FUSE_BMAP:
+		NEED(bmap);
+		ops->bmap(req, ih->nodeid, a.bmap.blocksize, a.bmap.block);
 		return;
 	case FUSE_INIT: {
 		char why[256];

@@ -85,6 +85,7 @@ struct furi_req {
 	uint64_t t_start;	/* ns, CLOCK_MONOTONIC */
 	_Atomic int state;	/* enum furi_req_state; see furi_req_finish() */
 	bool no_reply;		/* FORGET, BATCH_FORGET, INTERRUPT */
+	uint32_t ioctl_flags;	/* IOCTL: FUSE_IOCTL_* of the request */
 
 	/* backend I/O */
 	furi_io_done_fn io_done;
@@ -117,6 +118,7 @@ struct furi_session {
 	/* negotiated at INIT */
 	struct furi_conn conn;
 	uint64_t want;			/* kernel INIT flags in effect */
+	uint64_t kernel_flags;		/* what the kernel's INIT offered */
 	unsigned proto_minor;
 	unsigned max_pages;
 	size_t payload_size;		/* max(8 KiB, max_write, max_pages pages) */
@@ -152,6 +154,11 @@ struct furi_session {
 	struct furi_req *int_list;
 	uint64_t int_pending[16];	/* INTERRUPTs that came before their request asked */
 	unsigned int_pending_next;
+
+	/* notifications (notify.c) */
+	pthread_mutex_t notify_lock;
+	struct furi_retrieve *retrieves;	/* RETRIEVEs waiting for their NOTIFY_REPLY */
+	uint64_t retrieve_seq;
 };
 
 /* ---- dispatch.c ---- */
@@ -222,6 +229,15 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 
 void furi_interrupt_request(struct furi_session *se, uint64_t unique);
 void furi_interrupt_forget(struct furi_req *req);
+
+/* ---- notify.c ---- */
+
+struct furi_retrieve;
+/* A NOTIFY_REPLY: hand the retrieved bytes to the RETRIEVE's callback. */
+void furi_notify_reply(struct furi_req *req, const struct fuse_notify_retrieve_in *in,
+		       const char *data, size_t data_len);
+/* Free the RETRIEVEs never answered (session teardown). */
+void furi_notify_free(struct furi_session *se);
 
 /* ---- io.c ---- */
 

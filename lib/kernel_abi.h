@@ -108,6 +108,20 @@
 #define FUSE_FSYNC_FDATASYNC		(1u << 0)
 #define FUSE_SETXATTR_ACL_KILL_SGID	(1u << 0)
 
+/* fuse_ioctl_in.flags / fuse_ioctl_out.flags */
+#define FUSE_IOCTL_COMPAT		(1u << 0)
+#define FUSE_IOCTL_UNRESTRICTED		(1u << 1)
+#define FUSE_IOCTL_RETRY		(1u << 2)
+#define FUSE_IOCTL_32BIT		(1u << 3)
+#define FUSE_IOCTL_DIR			(1u << 4)
+#define FUSE_IOCTL_COMPAT_X32		(1u << 5)
+#define FUSE_IOCTL_MAX_IOV		256
+
+#define FUSE_POLL_SCHEDULE_NOTIFY	(1u << 0)
+
+/* fuse_notify_inval_entry_out.flags (with FUSE_HAS_EXPIRE_ONLY) */
+#define FUSE_EXPIRE_ONLY		(1u << 0)
+
 enum fuse_opcode {
 	FUSE_LOOKUP		= 1,
 	FUSE_FORGET		= 2,
@@ -462,6 +476,94 @@ struct fuse_copy_file_range_out { uint64_t bytes_copied; };
 
 struct fuse_syncfs_in { uint64_t padding; };
 
+struct fuse_bmap_in {
+	uint64_t block;
+	uint32_t blocksize;
+	uint32_t padding;
+};
+
+struct fuse_bmap_out { uint64_t block; };
+
+struct fuse_ioctl_in {
+	uint64_t fh;
+	uint32_t flags;
+	uint32_t cmd;
+	uint64_t arg;
+	uint32_t in_size;
+	uint32_t out_size;
+};
+
+struct fuse_ioctl_iovec {
+	uint64_t base;
+	uint64_t len;
+};
+
+struct fuse_ioctl_out {
+	int32_t result;
+	uint32_t flags;
+	uint32_t in_iovs;
+	uint32_t out_iovs;
+};
+
+struct fuse_poll_in {
+	uint64_t fh;
+	uint64_t kh;
+	uint32_t flags;
+	uint32_t events;
+};
+
+struct fuse_poll_out {
+	uint32_t revents;
+	uint32_t padding;
+};
+
+/* 7.39: STATX. The time and stat layouts are statx(2)'s. */
+struct fuse_sx_time {
+	int64_t tv_sec;
+	uint32_t tv_nsec;
+	int32_t reserved;
+};
+
+struct fuse_statx {
+	uint32_t mask;
+	uint32_t blksize;
+	uint64_t attributes;
+	uint32_t nlink;
+	uint32_t uid;
+	uint32_t gid;
+	uint16_t mode;
+	uint16_t spare0[1];
+	uint64_t ino;
+	uint64_t size;
+	uint64_t blocks;
+	uint64_t attributes_mask;
+	struct fuse_sx_time atime;
+	struct fuse_sx_time btime;
+	struct fuse_sx_time ctime;
+	struct fuse_sx_time mtime;
+	uint32_t rdev_major;
+	uint32_t rdev_minor;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint64_t spare2[14];
+};
+
+struct fuse_statx_in {
+	uint32_t getattr_flags;
+	uint32_t reserved;
+	uint64_t fh;
+	uint32_t sx_flags;
+	uint32_t sx_mask;
+};
+
+struct fuse_statx_out {
+	uint64_t attr_valid;
+	uint32_t attr_valid_nsec;
+	uint32_t flags;
+	uint64_t spare[2];
+	struct fuse_statx stat;
+};
+
 struct fuse_dirent {
 	uint64_t ino;
 	uint64_t off;
@@ -489,13 +591,60 @@ struct fuse_notify_inval_entry_out {
 	uint32_t flags;
 };
 
+struct fuse_notify_poll_wakeup_out { uint64_t kh; };
+
+struct fuse_notify_delete_out {
+	uint64_t parent;
+	uint64_t child;
+	uint32_t namelen;
+	uint32_t padding;
+};
+
+struct fuse_notify_store_out {
+	uint64_t nodeid;
+	uint64_t offset;
+	uint32_t size;
+	uint32_t padding;
+};
+
+struct fuse_notify_retrieve_out {
+	uint64_t notify_unique;
+	uint64_t nodeid;
+	uint64_t offset;
+	uint32_t size;
+	uint32_t padding;
+};
+
+/* The first argument of the NOTIFY_REPLY that answers a RETRIEVE. */
+struct fuse_notify_retrieve_in {
+	uint64_t dummy1;
+	uint64_t offset;
+	uint32_t size;
+	uint32_t dummy2;
+	uint64_t dummy3;
+	uint64_t dummy4;
+};
+
+/* 7.45: followed by count node ids (uint64_t). */
+struct fuse_notify_prune_out {
+	uint32_t count;
+	uint32_t padding;
+	uint64_t spare;
+};
+
 /* Request extensions (in_header.total_extlen) */
 struct fuse_ext_header {
 	uint32_t size;		/* including this header, multiple of 8 */
 	uint32_t type;
 };
+/* Types 0..FUSE_MAX_NR_SECCTX are a fuse_secctx_header: the type is nr_secctx. */
 #define FUSE_MAX_NR_SECCTX	31
 #define FUSE_EXT_GROUPS		32
+/* Each context: this, its NUL-terminated name, then size bytes of value. */
+struct fuse_secctx {
+	uint32_t size;
+	uint32_t padding;
+};
 struct fuse_supp_groups {
 	uint32_t nr_groups;
 	uint32_t groups[];
@@ -593,6 +742,24 @@ _Static_assert(offsetof(struct fuse_direntplus, dirent) == 128, "fuse_direntplus
 _Static_assert(sizeof(struct fuse_notify_inval_inode_out) == 24, "inval_inode_out");
 _Static_assert(sizeof(struct fuse_notify_inval_entry_out) == 16, "inval_entry_out");
 _Static_assert(sizeof(struct fuse_ext_header) == 8, "fuse_ext_header");
+_Static_assert(sizeof(struct fuse_secctx) == 8, "fuse_secctx");
+_Static_assert(sizeof(struct fuse_bmap_in) == 16, "fuse_bmap_in");
+_Static_assert(sizeof(struct fuse_bmap_out) == 8, "fuse_bmap_out");
+_Static_assert(sizeof(struct fuse_ioctl_in) == 32, "fuse_ioctl_in");
+_Static_assert(sizeof(struct fuse_ioctl_iovec) == 16, "fuse_ioctl_iovec");
+_Static_assert(sizeof(struct fuse_ioctl_out) == 16, "fuse_ioctl_out");
+_Static_assert(sizeof(struct fuse_poll_in) == 24, "fuse_poll_in");
+_Static_assert(sizeof(struct fuse_poll_out) == 8, "fuse_poll_out");
+_Static_assert(sizeof(struct fuse_sx_time) == 16, "fuse_sx_time");
+_Static_assert(sizeof(struct fuse_statx) == 256, "fuse_statx");
+_Static_assert(sizeof(struct fuse_statx_in) == 24, "fuse_statx_in");
+_Static_assert(sizeof(struct fuse_statx_out) == 288, "fuse_statx_out");
+_Static_assert(sizeof(struct fuse_notify_poll_wakeup_out) == 8, "poll_wakeup_out");
+_Static_assert(sizeof(struct fuse_notify_delete_out) == 24, "delete_out");
+_Static_assert(sizeof(struct fuse_notify_store_out) == 24, "store_out");
+_Static_assert(sizeof(struct fuse_notify_retrieve_out) == 32, "retrieve_out");
+_Static_assert(sizeof(struct fuse_notify_retrieve_in) == 40, "retrieve_in");
+_Static_assert(sizeof(struct fuse_notify_prune_out) == 16, "prune_out");
 _Static_assert(sizeof(struct fuse_backing_map) == 16, "fuse_backing_map");
 _Static_assert(sizeof(struct fuse_uring_ent_in_out) == 32, "fuse_uring_ent_in_out");
 _Static_assert(sizeof(struct fuse_uring_req_header) == 288, "fuse_uring_req_header");

@@ -251,6 +251,109 @@ void furi_reply_copy(struct furi_req *req, uint64_t count)
 	furi_reply_write(req, (size_t)FURI_MIN(count, (uint64_t)UINT32_MAX));
 }
 
+static void fill_sx_time(struct fuse_sx_time *t, const struct statx_timestamp *ts)
+{
+	t->tv_sec = ts->tv_sec;
+	t->tv_nsec = ts->tv_nsec;
+	t->reserved = 0;
+}
+
+void furi_reply_statx(struct furi_req *req, const struct statx *stx, double timeout)
+{
+	struct fuse_statx_out *o = (struct fuse_statx_out *)req->out;
+	struct fuse_statx *sx = &o->stat;
+
+	memset(o, 0, sizeof(*o));
+	split_timeout(timeout, &o->attr_valid, &o->attr_valid_nsec);
+	sx->mask = stx->stx_mask;
+	sx->blksize = stx->stx_blksize ? stx->stx_blksize : FURI_PAGE_SIZE;
+	sx->attributes = stx->stx_attributes;
+	sx->nlink = stx->stx_nlink;
+	sx->uid = stx->stx_uid;
+	sx->gid = stx->stx_gid;
+	sx->mode = stx->stx_mode;
+	sx->ino = stx->stx_ino ? stx->stx_ino : req->nodeid;
+	sx->size = stx->stx_size;
+	sx->blocks = stx->stx_blocks;
+	sx->attributes_mask = stx->stx_attributes_mask;
+	fill_sx_time(&sx->atime, &stx->stx_atime);
+	fill_sx_time(&sx->btime, &stx->stx_btime);
+	fill_sx_time(&sx->ctime, &stx->stx_ctime);
+	fill_sx_time(&sx->mtime, &stx->stx_mtime);
+	sx->rdev_major = stx->stx_rdev_major;
+	sx->rdev_minor = stx->stx_rdev_minor;
+	sx->dev_major = stx->stx_dev_major;
+	sx->dev_minor = stx->stx_dev_minor;
+	furi_reply_send(req, 0, sizeof(*o), NULL, 0);
+}
+
+void furi_reply_ioctl(struct furi_req *req, int result, const void *buf, size_t size)
+{
+	struct fuse_ioctl_out *o = (struct fuse_ioctl_out *)req->out;
+	size_t room = req->out_size - sizeof(*o);
+
+	if (size > room)
+		size = room;
+	/* The data follows the out struct in the reply area: buf may already be there. */
+	if (size && (const char *)buf != req->out + sizeof(*o))
+		memmove(req->out + sizeof(*o), buf, size);
+	memset(o, 0, sizeof(*o));
+	o->result = result;
+	furi_reply_send(req, 0, sizeof(*o) + size, NULL, 0);
+}
+
+void furi_reply_ioctl_retry(struct furi_req *req, const struct iovec *in_iov, size_t in_count,
+			    const struct iovec *out_iov, size_t out_count)
+{
+	struct fuse_ioctl_out *o = (struct fuse_ioctl_out *)req->out;
+	struct fuse_ioctl_iovec *v = (struct fuse_ioctl_iovec *)(req->out + sizeof(*o));
+	size_t i;
+
+	if (!(req->ioctl_flags & FUSE_IOCTL_UNRESTRICTED)) {
+		/* The kernel answers a restricted retry with EIO; say why here. */
+		furi_warn("furi_reply_ioctl_retry on a restricted ioctl: answering EIO");
+		furi_reply_err(req, EIO);
+		return;
+	}
+	if (in_count + out_count > FUSE_IOCTL_MAX_IOV ||
+	    sizeof(*o) + (in_count + out_count) * sizeof(*v) > req->out_size) {
+		furi_warn("furi_reply_ioctl_retry with %zu iovecs: answering ENOMEM",
+			  in_count + out_count);
+		furi_reply_err(req, ENOMEM);
+		return;
+	}
+	memset(o, 0, sizeof(*o));
+	o->flags = FUSE_IOCTL_RETRY;
+	o->in_iovs = (uint32_t)in_count;
+	o->out_iovs = (uint32_t)out_count;
+	for (i = 0; i < in_count; i++, v++) {
+		v->base = (uint64_t)(uintptr_t)in_iov[i].iov_base;
+		v->len = in_iov[i].iov_len;
+	}
+	for (i = 0; i < out_count; i++, v++) {
+		v->base = (uint64_t)(uintptr_t)out_iov[i].iov_base;
+		v->len = out_iov[i].iov_len;
+	}
+	furi_reply_send(req, 0, sizeof(*o) + (in_count + out_count) * sizeof(*v), NULL, 0);
+}
+
+void furi_reply_poll(struct furi_req *req, unsigned revents)
+{
+	struct fuse_poll_out *o = (struct fuse_poll_out *)req->out;
+
+	o->revents = revents;
+	o->padding = 0;
+	furi_reply_send(req, 0, sizeof(*o), NULL, 0);
+}
+
+void furi_reply_bmap(struct furi_req *req, uint64_t block)
+{
+	struct fuse_bmap_out *o = (struct fuse_bmap_out *)req->out;
+
+	o->block = block;
+	furi_reply_send(req, 0, sizeof(*o), NULL, 0);
+}
+
 /* ---- directory listings ---- */
 
 void furi_dirbuf_init(struct furi_dirbuf *db, struct furi_req *req, size_t size)

@@ -244,6 +244,7 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 	se->conn.want &= ~FUSE_OVER_IO_URING;	/* the transport decides, below */
 	conn_clamp(se);
 	se->proto_minor = minor;
+	se->kernel_flags = kflags;
 	se->legacy_bufsize = se->payload_size + 2 * FURI_PAGE_SIZE;
 
 	se->fallback_reason[0] = '\0';
@@ -373,6 +374,7 @@ struct furi_session *furi_session_new(const struct furi_config *cfg,
 	}
 	pthread_mutex_init(&se->int_lock, NULL);
 	pthread_cond_init(&se->int_done, NULL);
+	pthread_mutex_init(&se->notify_lock, NULL);
 	return se;
 }
 
@@ -571,47 +573,14 @@ void furi_session_destroy(struct furi_session *se)
 		close(se->fd);
 	}
 	close(se->exit_fd);
+	furi_notify_free(se);
+	pthread_mutex_destroy(&se->notify_lock);
 	pthread_cond_destroy(&se->int_done);
 	pthread_mutex_destroy(&se->int_lock);
 	free(se);
 }
 
-/* ---- notifications and passthrough ---- */
-
-static int notify(struct furi_session *se, int code, const void *arg, size_t arg_len,
-		  const char *name)
-{
-	size_t namelen = name ? strlen(name) + 1 : 0;
-	struct fuse_out_header oh = {
-		.len = (uint32_t)(sizeof(oh) + arg_len + namelen),
-		.error = code,
-		.unique = 0,
-	};
-	struct iovec iov[3] = {
-		{ &oh, sizeof(oh) }, { (void *)arg, arg_len }, { (void *)name, namelen },
-	};
-
-	if (se->fd < 0 || atomic_load(&se->ended))
-		return -ENOTCONN;
-	if (writev(se->fd, iov, name ? 3 : 2) < 0)
-		return -errno;
-	return 0;
-}
-
-int furi_notify_inval_inode(struct furi_session *se, uint64_t ino, int64_t off, int64_t len)
-{
-	struct fuse_notify_inval_inode_out o = { .ino = ino, .off = off, .len = len };
-
-	return notify(se, FUSE_NOTIFY_INVAL_INODE, &o, sizeof(o), NULL);
-}
-
-int furi_notify_inval_entry(struct furi_session *se, uint64_t parent, const char *name)
-{
-	struct fuse_notify_inval_entry_out o = { .parent = parent,
-						 .namelen = (uint32_t)strlen(name) };
-
-	return notify(se, FUSE_NOTIFY_INVAL_ENTRY, &o, sizeof(o), name);
-}
+/* ---- passthrough ---- */
 
 int furi_backing_open(struct furi_session *se, int fd)
 {

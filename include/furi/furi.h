@@ -35,7 +35,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <fcntl.h>
+#include <linux/stat.h>	/* struct statx, STATX_* */
 
 #ifdef __cplusplus
 extern "C" {
@@ -121,6 +123,16 @@ struct furi_ctx {
 	 * group, or (gid_t)-1 when the kernel sent none.
 	 */
 	gid_t supp_gid;
+	/*
+	 * With FURI_CAP_SECURITY_CTX on create/mkdir/mknod/symlink/tmpfile:
+	 * the security context the kernel's LSM chose for the new inode (an
+	 * xattr name such as "security.selinux" and its value, which the
+	 * filesystem should store with the inode), or NULL/0 when the kernel
+	 * sent none (no LSM labels new files). Valid until the reply.
+	 */
+	const char *secctx_name;
+	const void *secctx;
+	size_t secctx_size;
 };
 
 /** Open state: flags in, file handle and caching choices out. */
@@ -175,6 +187,14 @@ struct furi_setattr {
 
 /* Bits of the flags argument of ops->setxattr (with FURI_CAP_SETXATTR_EXT) */
 #define FURI_SETXATTR_ACL_KILL_SGID (1u << 0)
+
+/* Bits of the flags argument of ops->ioctl (the kernel's FUSE_IOCTL_*) */
+#define FURI_IOCTL_COMPAT	(1u << 0)	/* 32-bit compat ioctl on a 64-bit kernel */
+#define FURI_IOCTL_UNRESTRICTED	(1u << 1)	/* CUSE only: may answer furi_reply_ioctl_retry() */
+#define FURI_IOCTL_32BIT	(1u << 3)	/* the caller is a 32-bit process */
+#define FURI_IOCTL_DIR		(1u << 4)	/* on a directory */
+#define FURI_IOCTL_COMPAT_X32	(1u << 5)
+#define FURI_IOCTL_MAX_IOV	256		/* in + out iovecs of a retry */
 
 /* ------------------------------------------------------------------------ */
 /* The operations table                                                     */
@@ -272,6 +292,42 @@ struct furi_ops {
 	/* O_TMPFILE: create an unnamed inode in parent and open it. */
 	void (*tmpfile)(struct furi_req *req, uint64_t parent, mode_t mode,
 			struct furi_open *fo);
+	/*
+	 * statx(2) (protocol 7.39+). The kernel asks when the caller wants
+	 * more than getattr gives (STATX_BTIME); ENOSYS makes it use getattr
+	 * from then on. mask: STATX_* the caller asked for; flags: AT_* sync
+	 * flags; fh as for getattr. Reply furi_reply_statx().
+	 */
+	void (*statx)(struct furi_req *req, uint64_t ino, const uint64_t *fh, int flags,
+		      unsigned mask);
+	/*
+	 * ioctl(2) on an open file, and FS_IOC_GETFLAGS/SETFLAGS,
+	 * FS_IOC_FSGETXATTR/FSSETXATTR (chattr, lsattr), which the kernel sends
+	 * through a private open. in holds in_size bytes the caller passed;
+	 * reply furi_reply_ioctl() with at most out_size bytes, or an error
+	 * (ENOTTY for a command the filesystem does not know). A FUSE mount's
+	 * ioctls are restricted: the kernel copies _IOC_SIZE(cmd) bytes in
+	 * and out by the command's direction bits. Unrestricted ones (CUSE,
+	 * FURI_IOCTL_UNRESTRICTED) may be answered furi_reply_ioctl_retry().
+	 */
+	void (*ioctl)(struct furi_req *req, uint64_t ino, uint64_t fh, unsigned cmd,
+		      uint64_t arg, unsigned flags, const void *in, size_t in_size,
+		      size_t out_size);
+	/*
+	 * poll(2), select(2), epoll on an open file: reply furi_reply_poll()
+	 * with the POLL* events ready now. When notify is true the kernel
+	 * waits for a wake-up: keep kh and call furi_notify_poll(se, kh) once
+	 * an event may be ready (kh stays valid until the file's release).
+	 * ENOSYS makes the kernel treat every file as always ready.
+	 */
+	void (*poll)(struct furi_req *req, uint64_t ino, uint64_t fh, unsigned events,
+		     uint64_t kh, bool notify);
+	/* syncfs(2) and sync(2) on the mount. The 6.18 kernel sends it for
+	 * virtiofs and fuseblk mounts only. */
+	void (*syncfs)(struct furi_req *req, uint64_t ino);
+	/* FIBMAP on a fuseblk mount: the device block of file block block
+	 * (blocksize bytes each). Reply furi_reply_bmap(). */
+	void (*bmap)(struct furi_req *req, uint64_t ino, size_t blocksize, uint64_t block);
 };
 
 /* ------------------------------------------------------------------------ */
@@ -338,6 +394,26 @@ void furi_reply_lock(struct furi_req *req, const struct flock *lock);
 void furi_reply_lseek(struct furi_req *req, uint64_t off);
 /** copy_file_range: bytes copied. */
 void furi_reply_copy(struct furi_req *req, uint64_t count);
+/**
+ * statx: the fields stx->stx_mask marks valid (at least the basic ones the
+ * kernel asked for; STATX_BTIME for stx_btime). An ino of 0 takes the
+ * request's.
+ */
+void furi_reply_statx(struct furi_req *req, const struct statx *stx, double timeout);
+/** ioctl: the ioctl's return value and size bytes for the caller (<= out_size). */
+void furi_reply_ioctl(struct furi_req *req, int result, const void *buf, size_t size);
+/**
+ * Unrestricted ioctl only: ask the kernel to send the ioctl again with the
+ * caller's memory at in_iov copied in and room for out_iov, for commands
+ * whose argument points to more memory (at most FURI_IOCTL_MAX_IOV in
+ * total). The addresses are the caller's.
+ */
+void furi_reply_ioctl_retry(struct furi_req *req, const struct iovec *in_iov, size_t in_count,
+			    const struct iovec *out_iov, size_t out_count);
+/** poll: the POLL* events ready. */
+void furi_reply_poll(struct furi_req *req, unsigned revents);
+/** bmap: the device block. */
+void furi_reply_bmap(struct furi_req *req, uint64_t block);
 
 /*
  * Directory listings, built in place in the reply area:
@@ -396,13 +472,72 @@ int furi_io_fallocate(struct furi_req *req, int fd, int mode, uint64_t off,
 		      uint64_t len, furi_io_done_fn done, void *arg);
 
 /* ------------------------------------------------------------------------ */
-/* Notifications to the kernel (always over /dev/fuse)                      */
+/* Notifications to the kernel                                              */
 /* ------------------------------------------------------------------------ */
 
-/** Drop cached attributes and, for len != 0, cached data of ino. */
+/*
+ * The filesystem tells the kernel that its caches are stale, fills them,
+ * or reads them. These go to /dev/fuse on both transports, from any
+ * thread (a handler included) once furi_session_mount() has returned.
+ * Each returns 0 or -errno: the kernel's refusal (ENOENT when it does not
+ * cache that inode or name, ENOTDIR, ENOTEMPTY, EBUSY...), ENOSYS when
+ * the kernel's protocol lacks the notification, ENOTCONN once the
+ * session has ended. None waits for a request of the mount, so none can
+ * deadlock a handler; but inval_entry and delete lock the parent
+ * directory in the kernel, so a handler must not send them for the
+ * directory its own request is working in (create, unlink, rename...).
+ */
+
+/*
+ * Drop cached attributes of ino and, for off >= 0, its cached pages from
+ * off on (len bytes, or to the end for len <= 0). off < 0: attributes only.
+ */
 int furi_notify_inval_inode(struct furi_session *se, uint64_t ino, int64_t off, int64_t len);
-/** Drop the cached name in parent. */
+/** Drop the cached name in parent (the next access looks it up again). */
 int furi_notify_inval_entry(struct furi_session *se, uint64_t parent, const char *name);
+/** Mark the cached name expired but keep it for open files and cwds (7.38+). */
+int furi_notify_expire_entry(struct furi_session *se, uint64_t parent, const char *name);
+/*
+ * name in parent was deleted behind the kernel's back: drop it and, if it
+ * still names child, tell open files that child has no links left.
+ */
+int furi_notify_delete(struct furi_session *se, uint64_t parent, uint64_t child,
+		       const char *name);
+/*
+ * Put size bytes at off into ino's page cache (growing its cached size if
+ * they end past it), as if read from the filesystem.
+ */
+int furi_notify_store(struct furi_session *se, uint64_t ino, uint64_t off,
+		      const void *data, size_t size);
+/*
+ * Called with the bytes the kernel held in ino's page cache from off on
+ * (size may be less than asked, or 0: only cached pages, up to the cached
+ * file size). Runs on a transport thread: it must not block.
+ */
+typedef void (*furi_retrieve_fn)(struct furi_session *se, uint64_t ino, uint64_t off,
+				 const void *data, size_t size, void *arg);
+/*
+ * Ask for size bytes of ino's page cache from off; done(arg) is called
+ * once with them, later, unless this returns an error. The reply arrives
+ * as a request of its own, on the ring or /dev/fuse.
+ */
+int furi_notify_retrieve(struct furi_session *se, uint64_t ino, uint64_t off, size_t size,
+			 furi_retrieve_fn done, void *arg);
+/** Wake the pollers of the file whose poll handler was given kh. */
+int furi_notify_poll(struct furi_session *se, uint64_t kh);
+/*
+ * Ask the kernel to send again every request it has handed to /dev/fuse
+ * and not yet had answered (7.40+); the old ones' replies are then
+ * dropped. For a server that lost requests.
+ */
+int furi_notify_resend(struct furi_session *se);
+/* Invalidate every cached name of the mount at once (7.44+). */
+int furi_notify_inc_epoch(struct furi_session *se);
+/*
+ * Ask the kernel to drop the unused names of these inodes, so that it
+ * forgets the ones nothing holds (7.45+).
+ */
+int furi_notify_prune(struct furi_session *se, const uint64_t *inos, size_t count);
 
 /*
  * FUSE passthrough: register fd as the backing file of an open file; put the

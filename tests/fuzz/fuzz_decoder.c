@@ -123,6 +123,17 @@ static struct furi_entry entry_for(uint64_t ino)
 	return e;
 }
 
+/* The security context, if any, is read whole: ASan checks its bounds. */
+static void consume_secctx(struct furi_req *r)
+{
+	const struct furi_ctx *c = furi_req_ctx(r);
+
+	if (c->secctx_name) {
+		consume(c->secctx_name, strlen(c->secctx_name));
+		consume(c->secctx, c->secctx_size);
+	}
+}
+
 static void h_lookup(struct furi_req *r, uint64_t parent, const char *name)
 {
 	struct furi_entry e = entry_for(parent + name_hash(name));
@@ -163,6 +174,7 @@ static void h_mknod(struct furi_req *r, uint64_t parent, const char *name, mode_
 {
 	struct furi_entry e = entry_for(parent + name_hash(name) + mode + rdev);
 
+	consume_secctx(r);
 	e.attr.st_mode = mode;
 	furi_reply_entry(r, &e);
 }
@@ -171,6 +183,7 @@ static void h_mkdir(struct furi_req *r, uint64_t parent, const char *name, mode_
 {
 	struct furi_entry e = entry_for(parent + name_hash(name));
 
+	consume_secctx(r);
 	e.attr.st_mode = S_IFDIR | (mode & ~furi_req_ctx(r)->umask & 07777);
 	furi_reply_entry(r, &e);
 }
@@ -185,6 +198,7 @@ static void h_symlink(struct furi_req *r, uint64_t parent, const char *name, con
 {
 	struct furi_entry e = entry_for(parent + name_hash(name) + name_hash(target));
 
+	consume_secctx(r);
 	furi_reply_entry(r, &e);
 }
 
@@ -350,6 +364,7 @@ static void h_create(struct furi_req *r, uint64_t parent, const char *name, mode
 {
 	struct furi_entry e = entry_for(parent + name_hash(name));
 
+	consume_secctx(r);
 	e.attr.st_mode = mode;
 	fo->fh = 5;
 	fo->noflush = 1;
@@ -360,6 +375,7 @@ static void h_tmpfile(struct furi_req *r, uint64_t parent, mode_t mode, struct f
 {
 	struct furi_entry e = entry_for(parent + 1);
 
+	consume_secctx(r);
 	e.attr.st_mode = mode;
 	fo->fh = 6;
 	furi_reply_create(r, &e, fo);
@@ -412,6 +428,51 @@ static void h_copy_file_range(struct furi_req *r, uint64_t ino_in, uint64_t fh_i
 	furi_reply_copy(r, len);
 }
 
+static void h_statx(struct furi_req *r, uint64_t ino, const uint64_t *fh, int flags,
+		    unsigned mask)
+{
+	struct statx stx;
+
+	memset(&stx, 0, sizeof(stx));
+	stx.stx_mask = mask;
+	stx.stx_ino = ino + (fh ? *fh : 0);
+	stx.stx_btime.tv_sec = flags;
+	furi_reply_statx(r, &stx, 1.0);
+}
+
+/* Echo the in data back, as much as fits in out_size; sometimes ask for a retry. */
+static void h_ioctl(struct furi_req *r, uint64_t ino, uint64_t fh, unsigned cmd, uint64_t arg,
+		    unsigned flags, const void *in, size_t in_size, size_t out_size)
+{
+	struct iovec iov = { (void *)(uintptr_t)arg, in_size };
+
+	consume(in, in_size);
+	sink += ino + fh + cmd;
+	if (cmd & 1) {
+		furi_reply_ioctl_retry(r, &iov, 1, &iov, flags & 1);
+		return;
+	}
+	furi_reply_ioctl(r, (int)(cmd >> 8), in, in_size < out_size ? in_size : out_size);
+}
+
+static void h_poll(struct furi_req *r, uint64_t ino, uint64_t fh, unsigned events, uint64_t kh,
+		   bool notify)
+{
+	sink += ino + fh + kh + notify;
+	furi_reply_poll(r, events);
+}
+
+static void h_syncfs(struct furi_req *r, uint64_t ino)
+{
+	sink += ino;
+	furi_reply_err(r, 0);
+}
+
+static void h_bmap(struct furi_req *r, uint64_t ino, size_t blocksize, uint64_t block)
+{
+	furi_reply_bmap(r, ino + blocksize + block);
+}
+
 static const struct furi_ops fuzz_ops = {
 	.lookup = h_lookup, .forget = h_forget, .getattr = h_getattr, .setattr = h_setattr,
 	.readlink = h_readlink, .mknod = h_mknod, .mkdir = h_mkdir, .unlink = h_name_op,
@@ -423,6 +484,7 @@ static const struct furi_ops fuzz_ops = {
 	.listxattr = h_listxattr, .removexattr = h_name_op, .access = h_access,
 	.create = h_create, .getlk = h_getlk, .setlk = h_setlk, .fallocate = h_fallocate,
 	.lseek = h_lseek, .copy_file_range = h_copy_file_range, .tmpfile = h_tmpfile,
+	.statx = h_statx, .ioctl = h_ioctl, .poll = h_poll, .syncfs = h_syncfs, .bmap = h_bmap,
 };
 
 /* --------------------------------------------------------------- transport */

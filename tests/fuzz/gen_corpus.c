@@ -386,10 +386,73 @@ static void good_requests(void)
 	}
 	start(&r, FUSE_DESTROY, 0);
 	emit("destroy", &r, 0);
-	start(&r, FUSE_NOTIFY_REPLY, 0);
-	emit("notify_reply", &r, 0);
-	start(&r, FUSE_IOCTL, 1);
-	emit("unknown_ioctl", &r, 0);
+	{
+		struct fuse_notify_retrieve_in in = { .offset = 4096, .size = 5 };
+
+		start(&r, FUSE_NOTIFY_REPLY, 2);
+		arg(&r, &in, sizeof(in));
+		data(&r, "bytes", 5);
+		emit("notify_reply", &r, 0);
+	}
+	{
+		struct fuse_ioctl_in in = { .fh = 3, .cmd = 0x80086601, .in_size = 8,
+					    .out_size = 8 };
+
+		start(&r, FUSE_IOCTL, 2);
+		arg(&r, &in, sizeof(in));
+		data(&r, "12345678", 8);
+		emit("ioctl", &r, 0);
+		in.cmd = 0xc0084e01;	/* odd: the fuzz handler asks for a retry */
+		in.flags = FUSE_IOCTL_UNRESTRICTED;
+		start(&r, FUSE_IOCTL, 2);
+		arg(&r, &in, sizeof(in));
+		data(&r, "12345678", 8);
+		emit("ioctl_retry", &r, 0);
+	}
+	{
+		struct fuse_poll_in in = { .fh = 3, .kh = 9, .flags = FUSE_POLL_SCHEDULE_NOTIFY,
+					   .events = 1 };
+
+		start(&r, FUSE_POLL, 2);
+		arg(&r, &in, sizeof(in));
+		emit("poll", &r, 0);
+	}
+	{
+		struct fuse_statx_in in = { .getattr_flags = FUSE_GETATTR_FH, .fh = 3,
+					    .sx_mask = 0xfff };
+
+		start(&r, FUSE_STATX, 2);
+		arg(&r, &in, sizeof(in));
+		emit("statx", &r, 0);
+	}
+	{
+		struct fuse_bmap_in bin = { .block = 7, .blocksize = 4096 };
+		struct fuse_syncfs_in sin = { 0 };
+
+		start(&r, FUSE_BMAP, 2);
+		arg(&r, &bin, sizeof(bin));
+		emit("bmap", &r, 0);
+		start(&r, FUSE_SYNCFS, 1);
+		arg(&r, &sin, sizeof(sin));
+		emit("syncfs", &r, 0);
+	}
+	{
+		/* mkdir with a security context: header (1 context), context, name, value. */
+		struct fuse_mkdir_in in = { .mode = 0755 };
+		struct fuse_ext_header xh = { .size = 40, .type = 1 };
+		struct fuse_secctx sc = { .size = 9 };
+
+		start(&r, FUSE_MKDIR, 1);
+		arg(&r, &in, sizeof(in));
+		str(&r, "labelled");
+		data(&r, &xh, sizeof(xh));
+		data(&r, &sc, sizeof(sc));
+		str(&r, "security.x");
+		data(&r, "u:r:t:s0", 9);
+		data(&r, "\0\0\0\0", 4);	/* to 8 bytes: 8 + 8 + 11 + 9 + 4 */
+		r.ih.total_extlen = 5;
+		emit("mkdir_secctx", &r, 0);
+	}
 }
 
 static void bad_requests(void)

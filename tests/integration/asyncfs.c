@@ -27,6 +27,8 @@
 
 #include <furi/furi.h>
 
+#include "test_server.h"
+
 #define MAX_FILES 256
 #define MAX_SIZE (16u << 20)
 #define WORKERS 4
@@ -564,32 +566,6 @@ static const struct furi_ops ops = {
 
 int main(int argc, char **argv)
 {
-	struct furi_config cfg;
-	struct furi_session *se;
-	char err[512];
-
-	if (argc < 2) {
-		fprintf(stderr, "usage: asyncfs MOUNTPOINT [OPTION...]\n");
-		return 2;
-	}
 	srand((unsigned)time(NULL));
-	furi_config_init(&cfg);
-	cfg.fsname = "asyncfs";
-	cfg.status_name = "asyncfs";
-	for (int i = 2; i < argc; i++) {
-		if (furi_config_set(&cfg, argv[i], err, sizeof(err))) {
-			fprintf(stderr, "asyncfs: bad option %s: %s\n", argv[i], err);
-			return 2;
-		}
-	}
-	se = furi_session_new(&cfg, &ops, NULL, err, sizeof(err));
-	if (!se || furi_session_mount(se, argv[1], err, sizeof(err))) {
-		fprintf(stderr, "asyncfs: %s\n", err);
-		furi_session_destroy(se);
-		return 1;
-	}
-	fprintf(stderr, "asyncfs: %s\n", furi_session_transport_line(se));
-	furi_session_wait(se);
-	furi_session_destroy(se);
-	return 0;
+	return test_server_main("asyncfs", &ops, NULL, NULL, argc, argv);
 }

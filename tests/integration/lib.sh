@@ -365,6 +365,25 @@ furi_mount_fg() {
 	return 0
 }
 
+# t_start_server LOG MOUNTPOINT CMD [ARGS...]: a test server of our own
+# (asyncfs, notifyfs) in the background, its output in LOG; tracks its PID
+# (T_SERVER_PID) and the mount, and waits until it serves (its status file
+# is there). Returns 1 if it died or was not mounted within 20 s.
+t_start_server() {
+	local log=$1 mnt=$2 deadline
+	shift 2
+	"$@" >"$log" 2>&1 &
+	T_SERVER_PID=$!
+	t_track_pid "$T_SERVER_PID" 10
+	t_track_mount "$mnt"
+	deadline=$((SECONDS + 20))
+	until "$FURI" status "$mnt" --json >/dev/null 2>&1; do
+		t_pid_alive "$T_SERVER_PID" && [ $SECONDS -lt $deadline ] || return 1
+		sleep 0.05
+	done
+	t_is_fuse_mounted "$mnt"
+}
+
 # furi_umount MOUNTPOINT: unmount and wait for the server to exit.
 # Returns 1 if the mount or the server is still there. Prefer it to a bare
 # umount between mounts: a server still exiting can remove the status file

@@ -28,15 +28,8 @@ PY
 for transport in uring legacy; do
 	m=$(t_mkdir "$transport")
 	log="$T_DIR/asyncfs-$transport.log"
-	"$ASYNCFS" "$m" "transport=$transport" "queue_depth=16" >"$log" 2>&1 &
-	pid=$!
-	t_track_pid "$pid" 10
-	t_track_mount "$m"
-	deadline=$((SECONDS + 20))
-	until "$FURI" status "$m" --json >/dev/null 2>&1; do
-		t_pid_alive "$pid" && [ $SECONDS -lt $deadline ] || break
-		sleep 0.05
-	done
+	t_start_server "$log" "$m" "$ASYNCFS" "$m" "transport=$transport" "queue_depth=16"
+	pid=$T_SERVER_PID
 	if ! t_is_fuse_mounted "$m"; then
 		t_not_ok "$transport/mount" "asyncfs did not mount: $(cat "$log")"
 		continue

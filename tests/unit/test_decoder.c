@@ -430,6 +430,63 @@ static void h_tmpfile(struct furi_req *req, uint64_t parent, mode_t mode, struct
 	furi_reply_err(req, 0);
 }
 
+static void h_statx(struct furi_req *req, uint64_t ino, const uint64_t *fh, int flags,
+		    unsigned mask)
+{
+	REC("statx");
+	call.ino = ino;
+	call.fh_given = fh != NULL;
+	call.fh = fh ? *fh : 0;
+	call.iarg = flags;
+	call.flags = mask;
+	furi_reply_err(req, 0);
+}
+
+static void h_ioctl(struct furi_req *req, uint64_t ino, uint64_t fh, unsigned cmd, uint64_t arg,
+		    unsigned flags, const void *in, size_t in_size, size_t out_size)
+{
+	REC("ioctl");
+	call.ino = ino;
+	call.fh = fh;
+	call.iarg = (int)cmd;
+	call.off = arg;
+	call.flags = flags;
+	call.data = in;
+	call.size = in_size;
+	call.len = out_size;
+	if (in)
+		memcpy(call.data_copy, in, FURI_MIN(in_size, sizeof(call.data_copy)));
+	furi_reply_err(req, 0);
+}
+
+static void h_poll(struct furi_req *req, uint64_t ino, uint64_t fh, unsigned events, uint64_t kh,
+		   bool notify)
+{
+	REC("poll");
+	call.ino = ino;
+	call.fh = fh;
+	call.flags = events;
+	call.owner = kh;
+	call.b1 = notify;
+	furi_reply_err(req, 0);
+}
+
+static void h_syncfs(struct furi_req *req, uint64_t ino)
+{
+	REC("syncfs");
+	call.ino = ino;
+	furi_reply_err(req, 0);
+}
+
+static void h_bmap(struct furi_req *req, uint64_t ino, size_t blocksize, uint64_t block)
+{
+	REC("bmap");
+	call.ino = ino;
+	call.size = blocksize;
+	call.off = block;
+	furi_reply_err(req, 0);
+}
+
 static const struct furi_ops all_ops = {
 	.lookup = h_lookup, .forget = h_forget, .getattr = h_getattr, .setattr = h_setattr,
 	.readlink = h_readlink, .mknod = h_mknod, .mkdir = h_mkdir, .unlink = h_unlink,
@@ -441,6 +498,7 @@ static const struct furi_ops all_ops = {
 	.listxattr = h_listxattr, .removexattr = h_removexattr, .access = h_access,
 	.create = h_create, .getlk = h_getlk, .setlk = h_setlk, .fallocate = h_fallocate,
 	.lseek = h_lseek, .copy_file_range = h_copy_file_range, .tmpfile = h_tmpfile,
+	.statx = h_statx, .ioctl = h_ioctl, .poll = h_poll, .syncfs = h_syncfs, .bmap = h_bmap,
 };
 static const struct furi_ops no_ops;
 
@@ -542,6 +600,30 @@ static void msg_ext_raw(struct msg *m, uint32_t size, uint32_t type, size_t body
 	msg_add(m, &xh, sizeof(xh));
 	msg_add(m, zeros, body);
 	m->ext_added += (unsigned)(sizeof(xh) + body);
+}
+
+/*
+ * The security context extension the kernel adds with SECURITY_CTX: a
+ * header whose type is the number of contexts, then per context a struct
+ * fuse_secctx, the name with its NUL and the value, padded to 8 bytes.
+ * nr 0: the header alone (no LSM labels the file).
+ */
+static void msg_ext_secctx(struct msg *m, const char *name, const void *value, uint32_t size)
+{
+	size_t body = name ? sizeof(struct fuse_secctx) + strlen(name) + 1 + size : 0;
+	size_t total = (sizeof(struct fuse_ext_header) + body + 7) & ~(size_t)7;
+	struct fuse_ext_header xh = { .size = (uint32_t)total, .type = name ? 1 : 0 };
+	struct fuse_secctx sc = { .size = size };
+	static const char zeros[8];
+
+	msg_add(m, &xh, sizeof(xh));
+	if (name) {
+		msg_add(m, &sc, sizeof(sc));
+		msg_str(m, name);
+		msg_add(m, value, size);
+	}
+	msg_add(m, zeros, total - sizeof(xh) - body);
+	m->ext_added += (unsigned)total;
 }
 
 static void msg_finish(struct msg *m)
@@ -900,7 +982,7 @@ static void test_supp_group_extension_sets_ctx_supp_gid(void)
 	msg_start(&m, FUSE_MKDIR, 4);
 	msg_add(&m, &in, sizeof(in));
 	msg_str(&m, "grp2");
-	msg_ext_raw(&m, 24, 1, 16);
+	msg_ext_secctx(&m, "security.x", "abc", 3);
 	msg_ext_groups(&m, 77);
 	deliver(&m);
 	CHECK_HANDLED("mkdir");
@@ -1450,8 +1532,7 @@ static void test_destroy_is_answered_ok(void)
 static void test_unknown_opcodes_get_enosys(void)
 {
 	static const uint32_t opcodes[] = {
-		7, FUSE_BMAP, FUSE_IOCTL, FUSE_POLL, FUSE_SETUPMAPPING, FUSE_REMOVEMAPPING,
-		FUSE_SYNCFS, FUSE_STATX, FURI_OPCODE_MAX, 4096, UINT32_MAX,
+		7, FUSE_SETUPMAPPING, FUSE_REMOVEMAPPING, FURI_OPCODE_MAX, 4096, UINT32_MAX,
 	};
 
 	for (size_t i = 0; i < FURI_ARRAY_SIZE(opcodes); i++) {
@@ -1471,11 +1552,24 @@ static void test_notify_reply_and_interrupt_get_no_reply(void)
 {
 	struct msg m;
 	struct fuse_interrupt_in in = { .unique = 31337 };
+	struct fuse_notify_retrieve_in rin = { .offset = 0, .size = 4 };
 
-	msg_start(&m, FUSE_NOTIFY_REPLY, 0);
+	/* A NOTIFY_REPLY nobody asked for is dropped, not answered. */
+	msg_start(&m, FUSE_NOTIFY_REPLY, 5);
+	msg_add(&m, &rin, sizeof(rin));
+	msg_add(&m, "data", 4);
 	deliver(&m);
 	CHECK_EQ(sent.n, 1);
 	CHECK(sent.no_reply);
+	CHECK_EQ(stats.malformed, malformed_before);
+
+	/* Its data shorter than its size: malformed, and still no reply. */
+	rin.size = 5;
+	msg_start(&m, FUSE_NOTIFY_REPLY, 5);
+	msg_add(&m, &rin, sizeof(rin));
+	msg_add(&m, "data", 4);
+	deliver(&m);
+	CHECK_SILENT_MALFORMED();
 
 	msg_start(&m, FUSE_INTERRUPT, 0);
 	msg_add(&m, &in, sizeof(in));
@@ -1486,6 +1580,236 @@ static void test_notify_reply_and_interrupt_get_no_reply(void)
 	reset_req(OUT_SIZE);
 	the_req.unique = 31337;
 	CHECK(furi_req_interrupted(&the_req));
+}
+
+static void test_statx_passes_fh_flags_and_mask(void)
+{
+	struct msg m;
+	struct fuse_statx_in in = { .getattr_flags = FUSE_GETATTR_FH, .fh = 81,
+				    .sx_flags = 0x2000 /* AT_STATX_FORCE_SYNC */,
+				    .sx_mask = STATX_BASIC_STATS | STATX_BTIME };
+
+	msg_start(&m, FUSE_STATX, 80);
+	msg_add(&m, &in, sizeof(in));
+	deliver(&m);
+	CHECK_HANDLED("statx");
+	CHECK_EQ(call.ino, 80);
+	CHECK(call.fh_given);
+	CHECK_EQ(call.fh, 81);
+	CHECK_EQ(call.iarg, 0x2000);
+	CHECK_EQ(call.flags, STATX_BASIC_STATS | STATX_BTIME);
+
+	in.getattr_flags = 0;
+	msg_start(&m, FUSE_STATX, 80);
+	msg_add(&m, &in, sizeof(in));
+	deliver(&m);
+	CHECK_HANDLED("statx");
+	CHECK(!call.fh_given);
+}
+
+static void test_ioctl_passes_command_and_in_data(void)
+{
+	struct msg m;
+	struct fuse_ioctl_in in = { .fh = 91, .flags = FUSE_IOCTL_DIR, .cmd = 0x80086601,
+				    .arg = 0x7ffd1000, .in_size = 5, .out_size = 8 };
+
+	msg_start(&m, FUSE_IOCTL, 90);
+	msg_add(&m, &in, sizeof(in));
+	msg_add(&m, "hello", 5);
+	deliver(&m);
+	CHECK_HANDLED("ioctl");
+	CHECK_EQ(call.ino, 90);
+	CHECK_EQ(call.fh, 91);
+	CHECK_EQ((unsigned)call.iarg, 0x80086601u);
+	CHECK_EQ_U64(call.off, 0x7ffd1000);
+	CHECK_EQ(call.flags, FURI_IOCTL_DIR);
+	CHECK_EQ(call.size, 5);
+	CHECK_MEM(call.data_copy, "hello", 5);
+	CHECK(call.data == body_end - 5);	/* in place, not copied */
+	CHECK_EQ(call.len, 8);
+
+	/* No in data: NULL. An out size past the reply area is cut to what fits. */
+	in.in_size = 0;
+	in.out_size = 1u << 30;
+	msg_start(&m, FUSE_IOCTL, 90);
+	msg_add(&m, &in, sizeof(in));
+	deliver(&m);
+	CHECK_HANDLED("ioctl");
+	CHECK(call.data == NULL);
+	CHECK_EQ(call.len, OUT_SIZE - sizeof(struct fuse_ioctl_out));
+
+	/* in_size past the data: malformed. */
+	in.in_size = 6;
+	msg_start(&m, FUSE_IOCTL, 90);
+	msg_add(&m, &in, sizeof(in));
+	msg_add(&m, "hello", 5);
+	deliver(&m);
+	CHECK_EINVAL();
+}
+
+static void test_poll_passes_handle_events_and_notify(void)
+{
+	struct msg m;
+	struct fuse_poll_in in = { .fh = 101, .kh = 0xfeedbeefcafeULL,
+				   .flags = FUSE_POLL_SCHEDULE_NOTIFY, .events = 0x1 | 0x4 };
+
+	msg_start(&m, FUSE_POLL, 100);
+	msg_add(&m, &in, sizeof(in));
+	deliver(&m);
+	CHECK_HANDLED("poll");
+	CHECK_EQ(call.ino, 100);
+	CHECK_EQ(call.fh, 101);
+	CHECK_EQ_U64(call.owner, 0xfeedbeefcafeULL);
+	CHECK_EQ(call.flags, 0x5);
+	CHECK(call.b1);
+
+	in.flags = 0;
+	msg_start(&m, FUSE_POLL, 100);
+	msg_add(&m, &in, sizeof(in));
+	deliver(&m);
+	CHECK_HANDLED("poll");
+	CHECK(!call.b1);
+}
+
+static void test_syncfs_and_bmap_pass_arguments(void)
+{
+	struct msg m;
+	struct fuse_syncfs_in sin = { 0 };
+	struct fuse_bmap_in bin = { .block = 1ULL << 40, .blocksize = 4096 };
+
+	msg_start(&m, FUSE_SYNCFS, 1);
+	msg_add(&m, &sin, sizeof(sin));
+	deliver(&m);
+	CHECK_HANDLED("syncfs");
+	CHECK_EQ(call.ino, 1);
+
+	msg_start(&m, FUSE_BMAP, 110);
+	msg_add(&m, &bin, sizeof(bin));
+	deliver(&m);
+	CHECK_HANDLED("bmap");
+	CHECK_EQ(call.ino, 110);
+	CHECK_EQ(call.size, 4096);
+	CHECK_EQ_U64(call.off, 1ULL << 40);
+}
+
+/* mknod, mkdir, symlink, create and tmpfile see the context; an empty one is none. */
+static void test_security_context_reaches_create_handlers(void)
+{
+	static const char label[] = "system_u:object_r:tmp_t:s0";
+	struct fuse_mknod_in mkn = { .mode = S_IFIFO | 0600 };
+	struct fuse_mkdir_in mkd = { .mode = 0700 };
+	struct fuse_create_in cin = { .flags = O_CREAT | O_RDWR, .mode = S_IFREG | 0600 };
+	const char *ops[] = { "mknod", "mkdir", "symlink", "create", "tmpfile" };
+	struct msg m;
+
+	for (size_t i = 0; i < FURI_ARRAY_SIZE(ops); i++) {
+		for (int with = 0; with < 2; with++) {
+			switch (i) {
+			case 0:
+				msg_start(&m, FUSE_MKNOD, 5);
+				msg_add(&m, &mkn, sizeof(mkn));
+				msg_str(&m, "n");
+				break;
+			case 1:
+				msg_start(&m, FUSE_MKDIR, 5);
+				msg_add(&m, &mkd, sizeof(mkd));
+				msg_str(&m, "n");
+				break;
+			case 2:
+				msg_start(&m, FUSE_SYMLINK, 5);
+				msg_str(&m, "n");
+				msg_str(&m, "target");
+				break;
+			case 3:
+				msg_start(&m, FUSE_CREATE, 5);
+				msg_add(&m, &cin, sizeof(cin));
+				msg_str(&m, "n");
+				break;
+			default:
+				msg_start(&m, FUSE_TMPFILE, 5);
+				msg_add(&m, &cin, sizeof(cin));
+				msg_str(&m, "/");
+				break;
+			}
+			msg_ext_secctx(&m, with ? "security.selinux" : NULL, label, sizeof(label));
+			deliver(&m);
+			CHECK_HANDLED(ops[i]);
+			if (with) {
+				CHECK_STR(call.ctx.secctx_name, "security.selinux");
+				CHECK_EQ(call.ctx.secctx_size, sizeof(label));
+				CHECK_MEM(call.ctx.secctx, label, sizeof(label));
+			} else {
+				CHECK(call.ctx.secctx_name == NULL);
+				CHECK(call.ctx.secctx == NULL);
+				CHECK_EQ(call.ctx.secctx_size, 0);
+			}
+		}
+	}
+}
+
+static void test_malformed_security_context_is_rejected(void)
+{
+	struct fuse_mkdir_in mkd = { .mode = 0700 };
+	struct fuse_ext_header xh = { .size = 32, .type = 1 };
+	struct fuse_secctx sc = { .size = 11 };	/* 10 bytes follow the name */
+	struct msg m;
+
+	/* A value longer than the extension. */
+	msg_start(&m, FUSE_MKDIR, 5);
+	msg_add(&m, &mkd, sizeof(mkd));
+	msg_str(&m, "n");
+	msg_add(&m, &xh, sizeof(xh));
+	msg_add(&m, &sc, sizeof(sc));
+	msg_add(&m, "sec.x\0abcdefgh", 14);
+	msg_add(&m, "\0\0", 2);
+	m.ext_added = 32;
+	deliver(&m);
+	CHECK_EINVAL();
+
+	/* A name without its NUL. */
+	sc.size = 0;
+	msg_start(&m, FUSE_MKDIR, 5);
+	msg_add(&m, &mkd, sizeof(mkd));
+	msg_str(&m, "n");
+	msg_add(&m, &xh, sizeof(xh));
+	msg_add(&m, &sc, sizeof(sc));
+	msg_add(&m, "security", 8);
+	msg_add(&m, "xxxxxxxx", 8);
+	m.ext_added = 32;
+	deliver(&m);
+	CHECK_EINVAL();
+
+	/* Too short for one context. */
+	xh.size = 8;
+	msg_start(&m, FUSE_MKDIR, 5);
+	msg_add(&m, &mkd, sizeof(mkd));
+	msg_str(&m, "n");
+	msg_add(&m, &xh, sizeof(xh));
+	m.ext_added = 8;
+	deliver(&m);
+	CHECK_EINVAL();
+}
+
+/* The new opcodes without a handler get ENOSYS, so the kernel stops asking. */
+static void test_new_ops_without_handler_get_enosys(void)
+{
+	static const uint32_t opcodes[] = { FUSE_STATX, FUSE_IOCTL, FUSE_POLL, FUSE_SYNCFS,
+					    FUSE_BMAP };
+	static const char zeros[64];
+
+	se.ops = &no_ops;
+	for (size_t i = 0; i < FURI_ARRAY_SIZE(opcodes); i++) {
+		struct msg m;
+
+		msg_start(&m, opcodes[i], 1);
+		msg_add(&m, zeros, furi_op_arg_size(&se, opcodes[i]));
+		deliver(&m);
+		CHECK_EQ(call.n, 0);
+		CHECK_EQ(sent.n, 1);
+		CHECK_EQ(sent.error, -ENOSYS);
+		CHECK_EQ(stats.malformed, malformed_before);
+	}
+	se.ops = &all_ops;
 }
 
 static void test_null_handlers(void)
@@ -1577,7 +1901,8 @@ static void test_truncated_first_argument_is_rejected(void)
 		msg_start(&m, op, 1);
 		msg_add(&m, filler, need - 1);
 		deliver(&m);
-		if (op == FUSE_FORGET || op == FUSE_BATCH_FORGET || op == FUSE_INTERRUPT) {
+		if (op == FUSE_FORGET || op == FUSE_BATCH_FORGET || op == FUSE_INTERRUPT ||
+		    op == FUSE_NOTIFY_REPLY) {
 			CHECK_SILENT_MALFORMED();
 		} else {
 			CHECK_EINVAL();
@@ -2002,6 +2327,13 @@ int main(void)
 	RUN(test_destroy_is_answered_ok);
 	RUN(test_unknown_opcodes_get_enosys);
 	RUN(test_notify_reply_and_interrupt_get_no_reply);
+	RUN(test_statx_passes_fh_flags_and_mask);
+	RUN(test_ioctl_passes_command_and_in_data);
+	RUN(test_poll_passes_handle_events_and_notify);
+	RUN(test_syncfs_and_bmap_pass_arguments);
+	RUN(test_security_context_reaches_create_handlers);
+	RUN(test_malformed_security_context_is_rejected);
+	RUN(test_new_ops_without_handler_get_enosys);
 	RUN(test_null_handlers);
 
 	RUN(test_truncated_first_argument_is_rejected);

@@ -620,6 +620,159 @@ static void test_dirbuf_add_plus_writes_entry_and_dirent(void)
 	CHECK_EQ(db.used, 0);
 }
 
+static void test_statx_copies_every_field_and_btime(void)
+{
+	struct furi_req *req = new_req(FUSE_STATX, 77);
+	const struct fuse_statx_out *o = (const struct fuse_statx_out *)out;
+	struct statx stx;
+
+	memset(&stx, 0, sizeof(stx));
+	stx.stx_mask = STATX_BASIC_STATS | STATX_BTIME;
+	stx.stx_blksize = 512;
+	stx.stx_attributes = STATX_ATTR_IMMUTABLE;
+	stx.stx_attributes_mask = STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND;
+	stx.stx_nlink = 3;
+	stx.stx_uid = 1000;
+	stx.stx_gid = 1001;
+	stx.stx_mode = S_IFREG | 0640;
+	stx.stx_size = 1ULL << 40;
+	stx.stx_blocks = 99;
+	stx.stx_atime = (struct statx_timestamp){ .tv_sec = 10, .tv_nsec = 1 };
+	stx.stx_btime = (struct statx_timestamp){ .tv_sec = -20, .tv_nsec = 2 };
+	stx.stx_ctime = (struct statx_timestamp){ .tv_sec = 30, .tv_nsec = 3 };
+	stx.stx_mtime = (struct statx_timestamp){ .tv_sec = 40, .tv_nsec = 999999999 };
+	stx.stx_rdev_major = 8;
+	stx.stx_rdev_minor = 1;
+	stx.stx_dev_major = 259;
+	stx.stx_dev_minor = 2;
+	furi_reply_statx(req, &stx, 2.5);
+	CHECK_SENT_ARGS(sizeof(struct fuse_statx_out));
+	CHECK_EQ(o->attr_valid, 2);
+	CHECK_EQ(o->attr_valid_nsec, 500000000);
+	CHECK_EQ(o->flags, 0);
+	CHECK_EQ(o->spare[0], 0);
+	CHECK_EQ(o->stat.mask, STATX_BASIC_STATS | STATX_BTIME);
+	CHECK_EQ(o->stat.blksize, 512);
+	CHECK_EQ(o->stat.attributes, STATX_ATTR_IMMUTABLE);
+	CHECK_EQ(o->stat.attributes_mask, STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND);
+	CHECK_EQ(o->stat.nlink, 3);
+	CHECK_EQ(o->stat.uid, 1000);
+	CHECK_EQ(o->stat.gid, 1001);
+	CHECK_EQ(o->stat.mode, S_IFREG | 0640);
+	CHECK_EQ(o->stat.ino, 77);	/* stx_ino 0: the request's */
+	CHECK_EQ_U64(o->stat.size, 1ULL << 40);
+	CHECK_EQ(o->stat.blocks, 99);
+	CHECK_EQ(o->stat.atime.tv_sec, 10);
+	CHECK_EQ(o->stat.atime.tv_nsec, 1);
+	CHECK_EQ(o->stat.btime.tv_sec, -20);
+	CHECK_EQ(o->stat.btime.tv_nsec, 2);
+	CHECK_EQ(o->stat.btime.reserved, 0);
+	CHECK_EQ(o->stat.ctime.tv_sec, 30);
+	CHECK_EQ(o->stat.mtime.tv_nsec, 999999999);
+	CHECK_EQ(o->stat.rdev_major, 8);
+	CHECK_EQ(o->stat.rdev_minor, 1);
+	CHECK_EQ(o->stat.dev_major, 259);
+	CHECK_EQ(o->stat.dev_minor, 2);
+	CHECK_EQ(o->stat.spare0[0], 0);
+	CHECK_EQ(o->stat.spare2[13], 0);
+	CHECK(untouched(sizeof(*o), OUT_SIZE));
+
+	stx.stx_ino = 5;
+	req = new_req(FUSE_STATX, 77);
+	furi_reply_statx(req, &stx, 0);
+	CHECK_EQ(o->stat.ino, 5);
+	CHECK_EQ(o->attr_valid, 0);
+}
+
+static void test_ioctl_result_and_data(void)
+{
+	struct furi_req *req = new_req(FUSE_IOCTL, 3);
+	const struct fuse_ioctl_out *o = (const struct fuse_ioctl_out *)out;
+	uint32_t flags = 0x00000020;
+
+	furi_reply_ioctl(req, 7, &flags, sizeof(flags));
+	CHECK_SENT_ARGS(sizeof(*o) + sizeof(flags));
+	CHECK_EQ(o->result, 7);
+	CHECK_EQ(o->flags, 0);
+	CHECK_EQ(o->in_iovs, 0);
+	CHECK_EQ(o->out_iovs, 0);
+	CHECK_MEM(out + sizeof(*o), &flags, sizeof(flags));
+	CHECK(untouched(sizeof(*o) + sizeof(flags), OUT_SIZE));
+
+	/* Data built in place after the out struct is not copied over itself. */
+	req = new_req(FUSE_IOCTL, 3);
+	memcpy(out + sizeof(*o), "inplace", 7);
+	furi_reply_ioctl(req, 0, out + sizeof(*o), 7);
+	CHECK_SENT_ARGS(sizeof(*o) + 7);
+	CHECK_MEM(out + sizeof(*o), "inplace", 7);
+
+	/* More than the reply area holds is cut to it. */
+	req = new_req(FUSE_IOCTL, 3);
+	furi_reply_ioctl(req, -1, out, OUT_SIZE);
+	CHECK_SENT_ARGS(OUT_SIZE);
+	CHECK_EQ(o->result, -1);
+
+	req = new_req(FUSE_IOCTL, 3);
+	furi_reply_ioctl(req, 0, NULL, 0);
+	CHECK_SENT_ARGS(sizeof(*o));
+}
+
+static void test_ioctl_retry_lists_iovecs_only_when_unrestricted(void)
+{
+	struct furi_req *req = new_req(FUSE_IOCTL, 3);
+	const struct fuse_ioctl_out *o = (const struct fuse_ioctl_out *)out;
+	const struct fuse_ioctl_iovec *v = (const struct fuse_ioctl_iovec *)(out + sizeof(*o));
+	struct iovec in[1] = { { (void *)0x1000, 16 } };
+	struct iovec outv[2] = { { (void *)0x2000, 32 }, { (void *)0x3000, 4096 } };
+
+	req->ioctl_flags = FUSE_IOCTL_UNRESTRICTED;
+	furi_reply_ioctl_retry(req, in, 1, outv, 2);
+	CHECK_SENT_ARGS(sizeof(*o) + 3 * sizeof(*v));
+	CHECK_EQ(o->result, 0);
+	CHECK_EQ(o->flags, FUSE_IOCTL_RETRY);
+	CHECK_EQ(o->in_iovs, 1);
+	CHECK_EQ(o->out_iovs, 2);
+	CHECK_EQ(v[0].base, 0x1000);
+	CHECK_EQ(v[0].len, 16);
+	CHECK_EQ(v[1].base, 0x2000);
+	CHECK_EQ(v[1].len, 32);
+	CHECK_EQ(v[2].base, 0x3000);
+	CHECK_EQ(v[2].len, 4096);
+	CHECK(untouched(sizeof(*o) + 3 * sizeof(*v), OUT_SIZE));
+
+	/* The kernel would answer a restricted retry with EIO: so does furi. */
+	req = new_req(FUSE_IOCTL, 3);
+	furi_reply_ioctl_retry(req, in, 1, NULL, 0);
+	CHECK_EQ(sent.n, 1);
+	CHECK_EQ(sent.error, -EIO);
+	CHECK_EQ(sent.args_len, 0);
+
+	/* More iovecs than the kernel takes. */
+	req = new_req(FUSE_IOCTL, 3);
+	req->ioctl_flags = FUSE_IOCTL_UNRESTRICTED;
+	furi_reply_ioctl_retry(req, in, FURI_IOCTL_MAX_IOV, outv, 1);
+	CHECK_EQ(sent.error, -ENOMEM);
+}
+
+static void test_poll_and_bmap_replies(void)
+{
+	struct furi_req *req = new_req(FUSE_POLL, 3);
+	const struct fuse_poll_out *p = (const struct fuse_poll_out *)out;
+	const struct fuse_bmap_out *b = (const struct fuse_bmap_out *)out;
+
+	furi_reply_poll(req, 0x41);
+	CHECK_SENT_ARGS(sizeof(*p));
+	CHECK_EQ(p->revents, 0x41);
+	CHECK_EQ(p->padding, 0);
+	CHECK(untouched(sizeof(*p), OUT_SIZE));
+
+	req = new_req(FUSE_BMAP, 3);
+	furi_reply_bmap(req, 1ULL << 50);
+	CHECK_SENT_ARGS(sizeof(*b));
+	CHECK_EQ_U64(b->block, 1ULL << 50);
+	CHECK(untouched(sizeof(*b), OUT_SIZE));
+}
+
 int main(void)
 {
 	furi_set_log_level(FURI_LOG_ERR);
@@ -637,5 +790,9 @@ int main(void)
 	test_dirbuf_add_aligns_zero_pads_and_types();
 	test_dirbuf_full_or_bad_name_adds_nothing();
 	test_dirbuf_add_plus_writes_entry_and_dirent();
+	test_statx_copies_every_field_and_btime();
+	test_ioctl_result_and_data();
+	test_ioctl_retry_lists_iovecs_only_when_unrestricted();
+	test_poll_and_bmap_replies();
 	return check_exit("test_reply");
 }
