@@ -288,6 +288,8 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 	if (ring_prepared) {
 		r = furi_uring_start(se, se->fallback_reason, sizeof(se->fallback_reason));
 		se->uring_active = r == 0;
+		if (!se->uring_active)
+			furi_uring_free(se);	/* threads and buffers would idle until unmount */
 	}
 	if (se->cfg.transport == FURI_TRANSPORT_URING && !se->uring_active)
 		return furi_seterr(why, whylen, EOPNOTSUPP,

@@ -128,6 +128,7 @@ struct furi_uring {
 	enum uring_phase phase;
 	unsigned reported;			/* threads that finished the current phase */
 	int fault_qid;				/* test hook: make this queue's REGISTER fail */
+	atomic_bool quit;			/* the ring will never serve: threads leave */
 	bool can_leave_sched_idle;		/* CAP_SYS_NICE or RLIMIT_NICE >= 20 */
 };
 
@@ -727,7 +728,8 @@ static void serve_loop(struct uring_thread *t)
 {
 	struct furi_session *se = t->u->se;
 
-	while (t->live > 0 && !atomic_load_explicit(&se->stopping, memory_order_relaxed)) {
+	while (t->live > 0 && !atomic_load_explicit(&se->stopping, memory_order_relaxed) &&
+	       !atomic_load_explicit(&t->u->quit, memory_order_relaxed)) {
 		unsigned n, spin_us;
 
 		if (t->commits) {
@@ -954,7 +956,13 @@ int furi_uring_start(struct furi_session *se, char *why, size_t whylen)
 		furi_warn("%s; the other entries serve", why);
 		return 0;
 	}
-	/* The kernel fell back to /dev/fuse when the REGISTER failed. */
+	/*
+	 * The kernel fell back to /dev/fuse when the REGISTER failed, and the
+	 * ring can never become ready: its threads and buffers go now (the
+	 * caller frees the rest), not at unmount. The entries the kernel took
+	 * are cancelled when the rings exit.
+	 */
+	atomic_store(&u->quit, true);
 	return r;
 }
 
@@ -997,6 +1005,14 @@ void furi_uring_free(struct furi_session *se)
 		if (t->wake_fd >= 0)
 			close(t->wake_fd);
 		free(t->queues);
+	}
+	if (se->status->queues) {	/* prepared: its facts no longer hold */
+		se->status->queues = 0;
+		se->status->uring_threads = 0;
+		se->status->depth = 0;
+		se->status->payload_bytes = 0;
+		for (i = 0; i < u->nqueues; i++)
+			se->status->buffer_bytes -= u->queues[i].payloads_len + u->queues[i].hdrs_len;
 	}
 	for (i = 0; u->queues && i < u->nqueues; i++) {
 		struct uring_queue *q = &u->queues[i];

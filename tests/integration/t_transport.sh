@@ -368,6 +368,14 @@ if FURI_FAULT=register:$last furi_mount memfs "$m" -o "$small"; then
 	assert_eq regfail/no-uring-requests 0 "$(furi_requests "$m" io_uring)"
 	assert_ge regfail/dev-fuse-writes 36 "$(furi_ops_count "$m" dev_fuse WRITE)"
 	assert_ge regfail/legacy-threads 2 "$(furi_json_get "$m" legacy_threads)"
+	# The ring can never serve: its threads and buffers are gone, not idle
+	# until unmount (from /proc, not from furi's own count).
+	pid=$(furi_json_get "$m" pid)
+	assert_eq regfail/no-queue-threads-left 0 \
+		"$(grep -l '^furi-uring' /proc/"$pid"/task/*/comm 2>/dev/null | wc -l)"
+	assert_le regfail/rss-without-ring-buffers-kib 16384 \
+		"$(awk '/^VmRSS/ {print $2}' /proc/"$pid"/status)"
+	assert_eq regfail/status-no-queues 0 "$(furi_json_get "$m" queues)"
 	furi_umount "$m"
 	assert_cmd regfail/unmounted bash -c "! grep -q ' $m ' /proc/self/mountinfo"
 else
