@@ -184,8 +184,13 @@ static void conn_clamp(struct furi_session *se)
 
 	if (c->max_write < FURI_PAGE_SIZE)
 		c->max_write = FURI_PAGE_SIZE;
-	if (c->max_write > limit * FURI_PAGE_SIZE)
+	if (c->max_write > limit * FURI_PAGE_SIZE) {
+		furi_warn("max_write %u is above the kernel's limit of %u KiB (fs.fuse.max_pages_limit = %u pages): WRITEs are at most %u KiB (fix: sysctl -w fs.fuse.max_pages_limit=%u as root, or a smaller -o max_write)",
+			  c->max_write, limit * (FURI_PAGE_SIZE / 1024), limit,
+			  limit * (FURI_PAGE_SIZE / 1024),
+			  (c->max_write + FURI_PAGE_SIZE - 1) / FURI_PAGE_SIZE);
 		c->max_write = limit * FURI_PAGE_SIZE;
+	}
 	se->max_pages = (c->max_write + FURI_PAGE_SIZE - 1) / FURI_PAGE_SIZE;
 	if (c->max_background == 0)
 		c->max_background = 1;

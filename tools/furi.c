@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -125,9 +126,11 @@ static void usage_mount(FILE *out)
 "Mount filesystem FS on MOUNTPOINT, an existing directory (or, for `image`, a\n"
 "regular file). furi returns once the filesystem answers requests and prints one\n"
 "line saying which transport serves it: io_uring, or /dev/fuse with the reason\n"
-"io_uring is not used and how to enable it. The server then runs in the\n"
-"background until the filesystem is unmounted (umount MOUNTPOINT) or the server\n"
-"gets SIGTERM, SIGINT or SIGHUP, which unmount it (lazily when files are open).\n"
+"io_uring is not used and how to enable it; whatever the server logged while\n"
+"starting (a warning such as max_write clamped to the kernel's limit) comes\n"
+"before that line. The server then runs in the background, logging to syslog,\n"
+"until the filesystem is unmounted (umount MOUNTPOINT) or the server gets\n"
+"SIGTERM, SIGINT or SIGHUP, which unmount it (lazily when files are open).\n"
 "\n"
 "As root furi mounts with mount(2); other users need fusermount3 (package fuse3),\n"
 "and /dev/fuse readable and writable by them (mode 0666, as udev sets it).\n"
@@ -207,26 +210,54 @@ static void apply_options(struct mount_args *ma, char *list)
 	}
 }
 
-static void syslog_sink(enum furi_log_level level, const char *msg)
+/*
+ * The daemon tells the waiting parent how startup goes through a pipe, one
+ * record per line: 'L' and a line the server logged, then '0' (ok) or '1'
+ * (failed) and the outcome. Until that outcome, what the server logs goes to
+ * the parent's terminal as well as to syslog: a warning at start (max_write
+ * clamped, max_readahead not applied) must not be found only in the journal.
+ * Any thread may log, so the pipe is written under a lock, and closed under
+ * it once the outcome is sent.
+ */
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+static int report_fd = -1;
+
+/* One record, in one write(): a line shorter than PIPE_BUF is never torn. */
+static void report_record(char kind, const char *text)
+{
+	char rec[1100];
+	size_t n = (size_t)snprintf(rec, sizeof(rec) - 1, "%c%s", kind, text);
+
+	if (n > sizeof(rec) - 2)
+		n = sizeof(rec) - 2;
+	for (size_t i = 1; i < n; i++)
+		if (rec[i] == '\n')
+			rec[i] = ' ';	/* a record is one line */
+	rec[n++] = '\n';
+	if (write(report_fd, rec, n) < 0)
+		return;	/* the parent is gone: syslog still has it */
+}
+
+static void daemon_log_sink(enum furi_log_level level, const char *msg)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
 	syslog(prio[level], "%s", msg);
+	pthread_mutex_lock(&report_lock);
+	if (report_fd >= 0)
+		report_record('L', msg);
+	pthread_mutex_unlock(&report_lock);
 }
 
-/*
- * The daemon tells the waiting parent how startup went through a pipe: one
- * status byte ('0' ok, '1' failed) and one line of text.
- */
-static void tell_parent(int fd, bool ok, const char *line)
+static void tell_parent(bool ok, const char *line)
 {
-	char c = ok ? '0' : '1';
-
-	if (fd < 0)
-		return;
-	if (write(fd, &c, 1) < 0 || write(fd, line, strlen(line)) < 0)
-		return;
-	close(fd);
+	pthread_mutex_lock(&report_lock);
+	if (report_fd >= 0) {
+		report_record(ok ? '0' : '1', line);
+		close(report_fd);
+		report_fd = -1;
+	}
+	pthread_mutex_unlock(&report_lock);
 }
 
 /*
@@ -273,11 +304,36 @@ static void parent_forward_stop(pid_t child, int *forwarded)
 	*forwarded = parent_interrupts;
 }
 
+/*
+ * Print the complete records in buf[0..*used): logged lines as they come,
+ * the outcome into outcome (kind first). Keeps an incomplete tail.
+ */
+static void parent_take_records(char *buf, size_t *used, char *outcome, size_t outlen)
+{
+	char *line = buf, *nl;
+
+	while ((nl = memchr(line, '\n', *used - (size_t)(line - buf)))) {
+		*nl = '\0';
+		if (line[0] == 'L')
+			fprintf(stderr, "furi: %s\n", line + 1);
+		else if (!outcome[0]) {
+			size_t len = strnlen(line, outlen - 1);
+
+			memcpy(outcome, line, len);
+			outcome[len] = '\0';
+		}
+		line = nl + 1;
+	}
+	*used -= (size_t)(line - buf);
+	memmove(buf, line, *used);
+}
+
 static int parent_wait(int fd, pid_t child, const char *mountpoint)
 {
 	struct sigaction sa = { .sa_handler = parent_on_signal };	/* no SA_RESTART */
-	char buf[1024];
-	ssize_t n, used = 0;
+	char buf[4096], outcome[1100] = "";
+	size_t used = 0;
+	ssize_t n;
 	int status, forwarded = 0;
 
 	sigemptyset(&sa.sa_mask);
@@ -285,15 +341,18 @@ static int parent_wait(int fd, pid_t child, const char *mountpoint)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	for (;;) {
-		n = read(fd, buf + used, sizeof(buf) - 1 - (size_t)used);
+		n = read(fd, buf + used, sizeof(buf) - used);
 		parent_forward_stop(child, &forwarded);
-		if (n > 0)
-			used += n;
-		else if (n == 0 || errno != EINTR || (size_t)used >= sizeof(buf) - 1)
+		if (n > 0) {
+			used += (size_t)n;
+			parent_take_records(buf, &used, outcome, sizeof(outcome));
+			if (used == sizeof(buf))
+				used = 0;	/* a line longer than any record: drop it */
+		} else if (n == 0 || errno != EINTR) {
 			break;
+		}
 	}
 	close(fd);
-	buf[used] = '\0';
 	if (parent_interrupts) {
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			parent_forward_stop(child, &forwarded);
@@ -302,7 +361,7 @@ static int parent_wait(int fd, pid_t child, const char *mountpoint)
 			mountpoint);
 		return FURI_EXIT_FAIL;
 	}
-	if (used < 1) {
+	if (!outcome[0]) {
 		char how[64] = "";
 
 		if (waitpid(child, &status, 0) == child) {
@@ -317,8 +376,8 @@ static int parent_wait(int fd, pid_t child, const char *mountpoint)
 			how, remove_dead_mount(mountpoint) ? "; its dead mount was taken down" : "");
 		return FURI_EXIT_FAIL;
 	}
-	fprintf(stderr, "furi: %s\n", buf + 1);
-	if (buf[0] != '0') {
+	fprintf(stderr, "furi: %s\n", outcome + 1);
+	if (outcome[0] != '0') {
 		waitpid(child, &status, 0);
 		return FURI_EXIT_FAIL;
 	}
@@ -338,7 +397,8 @@ static void detach_stdio(void)
 		close(fd);
 }
 
-static int serve(struct mount_args *ma, int notify_fd)
+/* Mount and serve; background: report the outcome to the waiting parent. */
+static int serve(struct mount_args *ma, bool background)
 {
 	struct furi_session *se;
 	char err[768], line[1024];
@@ -346,30 +406,33 @@ static int serve(struct mount_args *ma, int notify_fd)
 
 	se = furi_session_new(&ma->cfg, ma->type->ops, ma->fs, err, sizeof(err));
 	if (!se) {
-		tell_parent(notify_fd, false, err);
-		if (notify_fd < 0)
-			fprintf(stderr, "furi: %s\n", err);
-		return FURI_EXIT_FAIL;
+		r = FURI_EXIT_FAIL;
+		goto out_report;
 	}
 	r = furi_session_mount(se, ma->mountpoint, err, sizeof(err));
 	if (r) {
 		furi_session_destroy(se);
-		tell_parent(notify_fd, false, err);
-		if (notify_fd < 0)
-			fprintf(stderr, "furi: %s\n", err);
-		return FURI_EXIT_FAIL;
+		r = FURI_EXIT_FAIL;
+		goto out_report;
 	}
 	snprintf(line, sizeof(line), "%s on %s: %s", ma->type->name, ma->mountpoint,
 		 furi_session_transport_line(se));
-	if (notify_fd >= 0) {
+	if (background) {
 		detach_stdio();
-		tell_parent(notify_fd, true, line);
+		tell_parent(true, line);
 	} else {
 		fprintf(stderr, "furi: %s\n", line);
 	}
 	r = furi_session_wait(se);
 	furi_session_destroy(se);
 	return r ? FURI_EXIT_FAIL : 0;
+
+out_report:
+	if (background)
+		tell_parent(false, err);
+	else
+		fprintf(stderr, "furi: %s\n", err);
+	return r;
 }
 
 static int cmd_mount(int argc, char **argv)
@@ -479,7 +542,7 @@ static int cmd_mount(int argc, char **argv)
 		furi_set_log_level(FURI_LOG_DEBUG);
 
 	if (ma.foreground) {
-		r = serve(&ma, -1);
+		r = serve(&ma, false);
 		ma.type->free(ma.fs);
 		return r;
 	}
@@ -507,8 +570,9 @@ static int cmd_mount(int argc, char **argv)
 	if (chdir("/"))
 		_exit(FURI_EXIT_FAIL);
 	openlog("furi", LOG_PID, LOG_DAEMON);
-	furi_set_log(syslog_sink);
-	r = serve(&ma, pipefd[1]);
+	report_fd = pipefd[1];
+	furi_set_log(daemon_log_sink);
+	r = serve(&ma, true);
 	ma.type->free(ma.fs);
 	_exit(r);
 }

@@ -266,6 +266,33 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# Warnings the background server logs at start reach furi mount's terminal
+# (not only syslog), before the line saying which transport serves.
+
+m=$(t_mkdir warn-clamp)
+limit=$(cat /proc/sys/fs/fuse/max_pages_limit 2>/dev/null || echo 256)
+if [ "$limit" -lt 4096 ]; then
+	t_run "$FURI" mount memfs "$m" -o "max_write=$(( (limit + 1) * 4096 )),queue_depth=4"
+	assert_eq warn-max-write-clamped/exit-status 0 "$RC"
+	if t_is_fuse_mounted "$m"; then
+		t_track_mount "$m"
+		pid=$(server_pid "$m")
+		[ -n "$pid" ] && t_track_pid "$pid" 10
+		assert_contains warn-max-write-clamped/warning "$ERR" \
+			"furi: max_write $(( (limit + 1) * 4096 )) is above the kernel's limit of $((limit * 4)) KiB"
+		assert_contains warn-max-write-clamped/fix "$ERR" "fix: sysctl -w fs.fuse.max_pages_limit="
+		assert_eq warn-max-write-clamped/then-the-mount-line "2 memfs on $m:" \
+			"$ERR_LINES $(sed -n '2s/^furi: \(memfs on [^:]*:\).*/\1/p' <<<"$ERR")"
+		assert_eq warn-max-write-clamped/applied $((limit * 4096)) "$(furi_json_get "$m" max_write)"
+		furi_umount "$m"
+	else
+		t_not_ok warn-max-write-clamped/mounted "nothing mounted: ${ERR:0:300}"
+	fi
+else
+	t_skip warn-max-write-clamped "fs.fuse.max_pages_limit ($limit) is above what -o max_write accepts"
+fi
+
+# ---------------------------------------------------------------------------
 # Relative and symlinked mountpoints
 
 mkdir -p "$T_DIR/rel-mnt"
