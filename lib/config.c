@@ -206,6 +206,8 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 	}
 	if (!strcmp(key, "writeback_cache"))
 		return set_flag(&cfg->writeback_cache, key, val, err, errlen);
+	if (!strcmp(key, "debug"))
+		return set_flag(&cfg->debug, key, val, err, errlen);
 	if (!strcmp(key, "max_read"))
 		return set_uint(&cfg->max_read, key, val, 4096, 1u << 30, err, errlen);
 	if (!strcmp(key, "max_write"))

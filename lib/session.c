@@ -281,6 +281,10 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 	out.time_gran = se->conn.time_gran;
 	out.max_pages = (uint16_t)se->max_pages;
 	out.max_stack_depth = (flags & FUSE_PASSTHROUGH) ? se->conn.max_stack_depth : 0;
+	furi_dbg("INIT: kernel %u.%u, flags 0x%llx, max_readahead %u; reply %u.%u, flags 0x%llx, max_write %u, max_pages %u, max_background %u%s",
+		 in.major, in.minor, (unsigned long long)kflags, in.max_readahead, out.major,
+		 out.minor, (unsigned long long)flags, out.max_write, out.max_pages,
+		 out.max_background, ring_prepared ? ", io_uring" : "");
 	r = send_init_reply(se, ih->unique, 0, &out);
 	if (r) {
 		if (ring_prepared)
@@ -367,6 +371,8 @@ struct furi_session *furi_session_new(const struct furi_config *cfg,
 		return NULL;
 	}
 	se->cfg = *cfg;
+	if (cfg->debug)
+		furi_set_log_level(FURI_LOG_DEBUG);
 	se->ops = ops;
 	se->fs = fs;
 	se->fd = -1;

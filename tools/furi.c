@@ -138,7 +138,10 @@ static void usage_mount(FILE *out)
 "Options:\n"
 "  -o OPTS          comma-separated mount options (below, and the filesystem's own)\n"
 "  -f, --foreground stay in the foreground; log to stderr\n"
-"  -d, --debug      log every request (implies --foreground)\n"
+"  -d, --debug      log every request and reply to stderr, as libfuse's -d:\n"
+"                   opcode, unique, nodeid, key arguments, the io_uring queue\n"
+"                   or /dev/fuse and the thread, then the result or errno\n"
+"                   (same as -o debug; implies --foreground)\n"
 "  -h, --help       this text\n"
 "\n");
 	fputs(furi_config_help(), out);
@@ -186,7 +189,6 @@ struct mount_args {
 	int npos;
 	char *mountpoint;	/* absolute */
 	bool foreground;
-	bool debug;
 	struct furi_config cfg;
 };
 
@@ -471,7 +473,7 @@ static int cmd_mount(int argc, char **argv)
 			ma.foreground = true;
 			break;
 		case 'd':
-			ma.debug = ma.foreground = true;
+			ma.cfg.debug = true;
 			break;
 		case 'h':
 			usage_mount(stdout);
@@ -500,6 +502,9 @@ static int cmd_mount(int argc, char **argv)
 	ma.cfg.status_name = ma.type->name;
 	for (i = 0; i < nopts; i++)
 		apply_options(&ma, opts[i]);
+	/* The trace goes to stderr, as libfuse's -d and -o debug: in the foreground. */
+	if (ma.cfg.debug)
+		ma.foreground = true;
 	if (!*ma.pos[ma.npos - 1])
 		furi_cmd_die_usage(ma.type->name, "the mountpoint is an empty string");
 	r = furi_cmd_absolute(ma.pos[ma.npos - 1], abs, sizeof(abs));
@@ -538,9 +543,6 @@ static int cmd_mount(int argc, char **argv)
 		ma.type->free(ma.fs);
 		return FURI_EXIT_FAIL;
 	}
-	if (ma.debug)
-		furi_set_log_level(FURI_LOG_DEBUG);
-
 	if (ma.foreground) {
 		r = serve(&ma, false);
 		ma.type->free(ma.fs);

@@ -266,6 +266,66 @@ else
 fi
 
 # ---------------------------------------------------------------------------
+# -d / -o debug: every request and its reply on stderr, as libfuse's -d
+# (unique, opcode, nodeid, key arguments, the queue or /dev/fuse thread, then
+# the result), in the foreground. Timeouts 0: each stat is a LOOKUP and a GETATTR.
+
+# traced_replies LOG OPCODE NEEDLE: the reply lines of the OPCODE requests
+# whose line contains NEEDLE (fixed string).
+traced_replies() {
+	local u
+	for u in $(grep -E "^furi: unique: [0-9]+, opcode: $2 \(" "$1" | grep -F -- "$3" |
+		sed -E 's/^furi: unique: ([0-9]+),.*/\1/'); do
+		grep -m1 "^furi:    unique: $u, " "$1"
+	done
+}
+
+# debug_case LABEL TRANSPORT WHERE FLAGS...: WHERE is what the request lines
+# say about the channel ("on queue", "on dev_fuse").
+debug_case() {
+	local label=$1 t=$2 where=$3 m log pid unanswered
+	shift 3
+	m=$(t_mkdir "$label")
+	log="$T_DIR/$label.log"
+	if ! furi_mount_fg "$log" memfs "$m" "$@" \
+		-o "transport=$t,queue_depth=4,entry_timeout=0,attr_timeout=0"; then
+		t_not_ok "$label/mount" "$(tail -3 "$log")"
+		return
+	fi
+	pid=$FURI_FG_PID
+	echo traced >"$m/f"
+	stat "$m/f" >/dev/null
+	cat "$m/f" >/dev/null
+	stat "$m/missing" >/dev/null 2>&1
+	furi_umount "$m"
+	if t_wait_pid_exit "$pid" 10; then t_ok "$label/exits-at-umount"; else t_not_ok "$label/exits-at-umount" "pid $pid"; fi
+	assert_contains "$label/foreground-line" "$(cat "$log")" "furi: memfs on $m: "
+	assert_contains "$label/write-request" "$(grep -E '^furi: unique: [0-9]+, opcode: WRITE \(16\), nodeid: 2,' "$log")" \
+		"$where"
+	assert_contains "$label/write-args" "$(grep -F 'opcode: WRITE (16)' "$log")" "offset 0, size 7"
+	assert_contains "$label/write-reply" "$(traced_replies "$log" WRITE "size 7")" "success, outsize: 24, written: 7"
+	assert_contains "$label/lookup-found" "$(traced_replies "$log" LOOKUP 'name "f"')" "success, outsize: 144, nodeid: 2"
+	assert_contains "$label/lookup-missing" "$(traced_replies "$log" LOOKUP 'name "missing"')" \
+		"error: -2 (No such file or directory), outsize: 16"
+	assert_contains "$label/getattr" "$(traced_replies "$log" GETATTR "nodeid: 2,")" "success, outsize: 120"
+	assert_contains "$label/read" "$(traced_replies "$log" READ "offset 0")" "success, outsize: 23"
+	# Every request but FORGET has exactly one reply, and uniques are unique.
+	unanswered=$(awk '
+		/^furi: unique: [0-9]+, opcode: / { u = $3; sub(",", "", u); if ($5 !~ /FORGET/) { req[u]++ } }
+		/^furi:    unique: [0-9]+, / { u = $3; sub(",", "", u); rep[u]++ }
+		END { for (u in req) if (req[u] != 1 || rep[u] != 1) print u; for (u in rep) if (!(u in req)) print u }' "$log" | head -5 | xargs)
+	assert_eq "$label/one-reply-per-request" "" "$unanswered"
+	assert_ge "$label/requests-traced" 8 "$(grep -c '^furi: unique: [0-9]*, opcode: ' "$log")"
+}
+
+if furi_uring_enabled; then
+	debug_case debug-uring uring "on queue" -d
+else
+	t_skip debug-uring "enable_uring is N"
+fi
+debug_case debug-legacy legacy "on dev_fuse (furi-fuse" -o debug
+
+# ---------------------------------------------------------------------------
 # Warnings the background server logs at start reach furi mount's terminal
 # (not only syslog), before the line saying which transport serves.
 
