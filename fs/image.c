@@ -566,6 +566,8 @@ static int image_set_option(void *fs, char *opt, struct furi_config *cfg, char *
 		r = flag_option(&im->direct, opt, val, err, errlen);
 		im->direct = false;
 	}
+	else if (!strcmp(opt, "kernel_cache"))	/* libfuse's: every open keeps the cache already */
+		r = val ? fail(err, errlen, EINVAL, "-o %s takes no value (got '%s')", opt, val) : 0;
 	else if (!strcmp(opt, "writethrough"))
 		r = flag_option(&im->writethrough, opt, val, err, errlen);
 	else if (!strcmp(opt, "name"))

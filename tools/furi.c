@@ -105,7 +105,8 @@ static void usage_main(FILE *out)
 "  status MOUNTPOINT [--json]                  transport, queues and counters of a mount\n"
 "  bench [SUITE...] [--quick] [--out DIR]     benchmark io_uring vs /dev/fuse vs native (furi help bench)\n"
 "  help [COMMAND | FS]                         this text, or the manual of one command or filesystem\n"
-"  --version                                   print the version\n"
+"  -V, --version                               furi's version, the FUSE protocol furi and\n"
+"                                              this kernel speak, liburing's version\n"
 "\n"
 "Filesystems:\n");
 	for (i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++)
@@ -121,7 +122,7 @@ static void usage_mount(FILE *out)
 	size_t i;
 
 	fprintf(out,
-"Usage: furi mount FS [ARGS...] MOUNTPOINT [-o OPT[,OPT...]]... [-f] [-d]\n"
+"Usage: furi mount FS [ARGS...] MOUNTPOINT [-o OPT[,OPT...]]... [-f] [-d] [-s]\n"
 "\n"
 "Mount filesystem FS on MOUNTPOINT, an existing directory (or, for `image`, a\n"
 "regular file). furi returns once the filesystem answers requests and prints one\n"
@@ -142,6 +143,8 @@ static void usage_mount(FILE *out)
 "                   opcode, unique, nodeid, key arguments, the io_uring queue\n"
 "                   or /dev/fuse and the thread, then the result or errno\n"
 "                   (same as -o debug; implies --foreground)\n"
+"  -s               one serving thread, as libfuse's -s: -o threads=1 for\n"
+"                   /dev/fuse, -o uring_threads=1 for io_uring\n"
 "  -h, --help       this text\n"
 "\n");
 	fputs(furi_config_help(), out);
@@ -192,6 +195,20 @@ struct mount_args {
 	struct furi_config cfg;
 };
 
+/*
+ * An option neither libfuri nor the filesystem took. libfuse's direct_io is
+ * a filesystem's choice in furi (passthrough has it): say so rather than
+ * call a familiar name unknown.
+ */
+static void die_unknown_option(const struct furi_fs_type *t, const char *opt)
+{
+	if (!strcmp(opt, "direct_io"))
+		furi_cmd_die_usage(t->name,
+				   "-o direct_io (libfuse's: no page cache for the files) is an option of passthrough; %s has no such mode (fix: leave it out, or open the files with O_DIRECT)",
+				   t->name);
+	furi_cmd_die_usage("mount", "unknown mount option '%s'", opt);
+}
+
 static void apply_options(struct mount_args *ma, char *list)
 {
 	char *save = NULL, *opt;
@@ -206,7 +223,7 @@ static void apply_options(struct mount_args *ma, char *list)
 			page = ma->type->name;	/* its options are on its own page */
 		}
 		if (r == -ENOENT)
-			furi_cmd_die_usage("mount", "unknown mount option '%s'", opt);
+			die_unknown_option(ma->type, opt);
 		if (r)
 			furi_cmd_die_usage(page, "%s", err);
 	}
@@ -455,7 +472,7 @@ static int cmd_mount(int argc, char **argv)
 	memset(&ma, 0, sizeof(ma));
 	furi_config_init(&ma.cfg);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:o:fdh", longopts, NULL)) != -1 || optind < argc) {
+	while ((c = getopt_long(argc, argv, "+:o:fdhs", longopts, NULL)) != -1 || optind < argc) {
 		if (c == -1) {
 			/* Options may follow positional arguments: collect and go on. */
 			if (ma.npos == (int)(sizeof(ma.pos) / sizeof(ma.pos[0])))
@@ -474,6 +491,10 @@ static int cmd_mount(int argc, char **argv)
 			break;
 		case 'd':
 			ma.cfg.debug = true;
+			break;
+		case 's':	/* libfuse's single-threaded loop */
+			ma.cfg.legacy_threads = 1;
+			ma.cfg.uring_threads = 1;
 			break;
 		case 'h':
 			usage_mount(stdout);
@@ -591,10 +612,8 @@ int main(int argc, char **argv)
 		usage_main(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("furi %s\n", FURI_VERSION_STRING);
-		return 0;
-	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version"))
+		return furi_cmd_version();
 	if (!strcmp(cmd, "help")) {
 		const struct furi_fs_type *t;
 

@@ -63,10 +63,10 @@ helps help-h "Usage: furi COMMAND" -- "$FURI" -h
 helps help-cmd "Usage: furi COMMAND" "Filesystems:" -- "$FURI" help
 t_run "$FURI" --version
 assert_eq version/exit-status 0 "$RC"
-if [[ "$OUT" =~ ^furi\ [0-9]+\.[0-9]+\.[0-9]+$ ]] && [ -z "$ERR" ]; then
-	t_ok version/one-line
+if [[ "$(head -1 <<<"$OUT")" =~ ^furi\ [0-9]+\.[0-9]+\.[0-9]+$ ]] && [ -z "$ERR" ]; then
+	t_ok version/first-line
 else
-	t_not_ok version/one-line "stdout '$OUT', stderr '$ERR'"
+	t_not_ok version/first-line "stdout '$OUT', stderr '$ERR'"
 fi
 helps help-mount "Usage: furi mount FS" "-o transport=auto|uring|legacy" "-o queue_depth=N" \
 	"fusermount3" "mount -t fuse.furi" "source=" "Examples:" "Exit status" -- "$FURI" help mount
@@ -324,6 +324,68 @@ else
 	t_skip debug-uring "enable_uring is N"
 fi
 debug_case debug-legacy legacy "on dev_fuse (furi-fuse" -o debug
+
+# ---------------------------------------------------------------------------
+# libfuse's option names: aliases where the meaning is furi's too, one line
+# naming furi's option (or why there is none) where it is not.
+
+m=$(t_mkdir libfuse-names)
+if furi_mount memfs "$m" -s -o transport=legacy,clone_fd,kernel_cache; then
+	assert_eq libfuse-s/one-dev-fuse-thread 1 "$(furi_json_get "$m" legacy_threads)"
+	furi_umount "$m"
+else
+	t_not_ok libfuse-s/mount "$FURI_MOUNT_LINE"
+fi
+if furi_mount memfs "$m" -o transport=legacy,max_threads=3; then
+	assert_eq libfuse-max-threads/workers 3 "$(furi_json_get "$m" legacy_threads)"
+	furi_umount "$m"
+else
+	t_not_ok libfuse-max-threads/mount "$FURI_MOUNT_LINE"
+fi
+if furi_uring_enabled; then
+	if furi_mount memfs "$m" -s -o io_uring,io_uring_q_depth=8; then
+		assert_eq libfuse-io_uring/transport io_uring "$(furi_json_get "$m" transport)"
+		assert_eq libfuse-io_uring_q_depth/depth 8 "$(furi_json_get "$m" depth)"
+		assert_eq libfuse-s/one-uring-thread 1 "$(furi_json_get "$m" threads)"
+		furi_umount "$m"
+	else
+		t_not_ok libfuse-io_uring/mount "$FURI_MOUNT_LINE"
+	fi
+	# -o io_uring is -o transport=uring: io_uring or fail, never a silent fallback.
+	mount_fails libfuse-io_uring-required 1 "io_uring was required (-o transport=uring) but" \
+		"FUSE_IO_URING_CMD_REGISTER failed" "$m" -- \
+		env FURI_FAULT=register:0 "$FURI" mount memfs "$m" -o io_uring,queue_depth=4
+else
+	t_skip libfuse-io_uring "enable_uring is N"
+fi
+src=$(t_mkdir libfuse-src)
+if furi_mount passthrough "$src" "$m" -o kernel_cache,direct_io,transport=legacy; then
+	t_ok libfuse-passthrough-kernel_cache-direct_io
+	furi_umount "$m"
+else
+	t_not_ok libfuse-passthrough-kernel_cache-direct_io "$FURI_MOUNT_LINE"
+fi
+mount_fails libfuse-max_idle_threads 2 "-o max_idle_threads is libfuse's" "fix: -o threads=N" "$m" -- \
+	"$FURI" mount memfs "$m" -o max_idle_threads=10
+mount_fails libfuse-umask 2 "-o umask is libfuse's" "fix: leave it out and chmod the files" "$m" -- \
+	"$FURI" mount memfs "$m" -o umask=022
+mount_fails libfuse-allow_root 2 "-o allow_root is libfuse's" "fix: -o allow_other" "$m" -- \
+	"$FURI" mount memfs "$m" -o allow_root
+mount_fails libfuse-direct_io-memfs 2 "-o direct_io (libfuse's: no page cache for the files) is an option of passthrough; memfs has no such mode" \
+	"fix: leave it out" "$m" -- "$FURI" mount memfs "$m" -o direct_io
+
+# -V: furi's version, the protocol furi speaks, the kernel's (as its INIT
+# said in the -d log above) and liburing's.
+t_run "$FURI" -V
+assert_eq version-V/exit-status 0 "$RC"
+assert_eq version-V/first-line "furi $(sed -n 's/^#define FURI_VERSION_STRING "\(.*\)"/\1/p' "$T_ROOT/include/furi/furi.h")" \
+	"$(head -1 <<<"$OUT")"
+kernel_proto=$(sed -n 's/^furi: INIT: kernel \([0-9]*\.[0-9]*\),.*/\1/p' "$T_DIR/debug-legacy.log" | head -1)
+assert_contains version-V/kernel-protocol "$OUT" "; this kernel: ${kernel_proto:-?}"
+assert_contains version-V/furi-protocol "$OUT" "FUSE protocol: furi speaks 7.31 to 7.45"
+assert_contains version-V/liburing "$OUT" "liburing $(pkg-config --modversion liburing 2>/dev/null || echo '?')"
+t_run "$FURI" --version
+assert_eq version-long/same-as-V "$(head -1 <<<"$OUT")" "$("$FURI" -V | head -1)"
 
 # ---------------------------------------------------------------------------
 # Warnings the background server logs at start reach furi mount's terminal
