@@ -589,6 +589,8 @@ static int cmd_mount(int argc, char **argv)
 		return r;
 	}
 	close(pipefd[0]);
+	/* A parent killed while it waits must cost a report (EPIPE), not the server. */
+	signal(SIGPIPE, SIG_IGN);
 	setsid();
 	if (chdir("/"))
 		_exit(FURI_EXIT_FAIL);
