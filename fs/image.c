@@ -64,6 +64,7 @@ struct image {
 	bool growable;
 	bool direct;
 	bool writethrough;
+	bool format_raw;		/* -o format=raw: export whatever the file holds */
 	double timeout;
 	/* from prepare */
 	const char *path;		/* as given on the command line */
@@ -527,6 +528,76 @@ static int fail(char *err, size_t errlen, int e, const char *fmt, ...)
 	return -e;
 }
 
+/* Image formats: furi exports raw images; others are refused, not corrupted. */
+
+/*
+ * What qemu-img (and QEMU itself) would recognise in an image's first
+ * bytes. Exported as it is, such a file shows its container to the client
+ * (a guest sees a disk full of qcow2 metadata) and writes break it.
+ */
+static const struct image_format {
+	const char *name;	/* as qemu-img -f names it */
+	size_t off;
+	const char *magic;
+	size_t len;
+} image_formats[] = {
+	{ "qcow2", 0, "QFI\xfb", 4 },
+	{ "vmdk", 0, "KDMV", 4 },			/* a sparse extent */
+	{ "vmdk", 0, "# Disk DescriptorFile", 21 },	/* a descriptor naming extents */
+	{ "vhdx", 0, "vhdxfile", 8 },
+	{ "vpc", 0, "conectix", 8 },			/* a dynamic VHD */
+	{ "vdi", 64, "\x7f\x10\xda\xbe", 4 },		/* 0xbeda107f, little-endian */
+};
+
+static int set_format(struct image *im, const char *val, char *err, size_t errlen)
+{
+	if (val && !strcmp(val, "raw")) {
+		im->format_raw = true;
+		return 0;
+	}
+	return fail(err, errlen, EINVAL,
+		    "-o format=%s: furi exports raw images only (fix: qemu-img convert -f %s -O raw IMAGE IMAGE.raw and export IMAGE.raw; -o format=raw exports a file's bytes as they are)",
+		    val ? val : "", val && *val ? val : "FORMAT");
+}
+
+/* The format the image's first bytes name, or NULL when they name none. */
+static const char *detect_format(int fd)
+{
+	unsigned char head[512];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+
+	for (size_t i = 0; n > 0 && i < sizeof(image_formats) / sizeof(image_formats[0]); i++) {
+		const struct image_format *f = &image_formats[i];
+
+		if ((size_t)n >= f->off + f->len && !memcmp(head + f->off, f->magic, f->len))
+			return f->name;
+	}
+	return NULL;
+}
+
+/*
+ * Refuse what cannot be meant: a container format, or an empty image of
+ * fixed size (nothing could ever be read or written). -o format=raw
+ * exports either as it is.
+ */
+static int check_format(struct image *im, char *err, size_t errlen)
+{
+	const char *format;
+
+	if (im->format_raw)
+		return 0;
+	if (im->fixed_size == 0 && !im->growable)
+		return fail(err, errlen, EINVAL,
+			    "image %s is empty (0 bytes): a fixed-size export of it holds nothing (fix: truncate -s SIZE %s first, add -o growable to let writes extend it, or -o format=raw to export it empty)",
+			    im->path, im->path);
+	format = detect_format(im->fd);
+	if (format)
+		return fail(err, errlen, EINVAL,
+			    "image %s is a %s image, not raw: exported as it is, clients would see its %s metadata and writes would corrupt it (fix: qemu-img convert -f %s -O raw %s %s.raw and export that, or -o format=raw if the file really is raw)",
+			    im->path, format, format, format, im->path, im->path);
+	return 0;
+}
+
 static void *image_alloc(void)
 {
 	struct image *im = calloc(1, sizeof(*im));
@@ -566,11 +637,15 @@ static int image_set_option(void *fs, char *opt, struct furi_config *cfg, char *
 		r = flag_option(&im->direct, opt, val, err, errlen);
 		im->direct = false;
 	}
+	else if (!strcmp(opt, "kernel_cache"))	/* libfuse's: every open keeps the cache already */
+		r = val ? fail(err, errlen, EINVAL, "-o %s takes no value (got '%s')", opt, val) : 0;
 	else if (!strcmp(opt, "writethrough"))
 		r = flag_option(&im->writethrough, opt, val, err, errlen);
 	else if (!strcmp(opt, "name"))
 		r = val && *val ? (im->name_opt = val, 0)
 				: fail(err, errlen, EINVAL, "-o name needs a value");
+	else if (!strcmp(opt, "format"))
+		r = set_format(im, val, err, errlen);
 	if (r == -ENOENT && val)
 		val[-1] = '=';	/* not ours: give it back intact */
 	return r;
@@ -818,6 +893,8 @@ static int image_prepare(void *fs, char **args, const char *mountpoint,
 	if (!r)
 		r = open_image(im, err, errlen);
 	if (!r)
+		r = check_format(im, err, errlen);
+	if (!r)
 		r = lock_image(im, err, errlen);
 	if (!r && im->direct)
 		r = open_direct(im, err, errlen);
@@ -874,6 +951,10 @@ static const char image_help[] =
 "  -o writethrough         every write is durable (fdatasync) before it is\n"
 "                          acknowledged (default: durable at fsync)\n"
 "  -o name=NAME            the file's name when MOUNTPOINT is a directory\n"
+"  -o format=raw           export the file as it is. Without it, an image whose\n"
+"                          first bytes say qcow2, vmdk, vhdx, vpc (VHD) or vdi, or\n"
+"                          an empty one without -o growable, is refused with the\n"
+"                          qemu-img convert -O raw command that makes it raw\n"
 "  -o allow_other          let other users use the export (the kernel checks the\n"
 "                          mode, which starts as the image's)\n"
 "\n"

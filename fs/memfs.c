@@ -2302,6 +2302,9 @@ int memfs_set_option(void *fsp, char *opt, struct furi_config *cfg, char *err,
 		return opt_id(&fs->root_uid, key, val, 10, UINT32_MAX - 1, err, errlen);
 	if (!strcmp(key, "gid"))
 		return opt_id(&fs->root_gid, key, val, 10, UINT32_MAX - 1, err, errlen);
+	/* libfuse's kernel_cache: every open keeps the kernel's cached data already. */
+	if (!strcmp(key, "kernel_cache"))
+		return val ? opt_err(err, errlen, "-o %s takes no value (got '%s')", key, val) : 0;
 	return -ENOENT;
 }
 

@@ -1988,7 +1988,7 @@ static int pt_set_option(void *fsp, char *opt, struct furi_config *cfg, char *er
 		return opt_seconds(&fs->entry_timeout, key, val, err, errlen);
 	if (!strcmp(key, "negative_timeout"))
 		return opt_seconds(&fs->negative_timeout, key, val, err, errlen);
-	if (!strcmp(key, "keep_cache"))
+	if (!strcmp(key, "keep_cache") || !strcmp(key, "kernel_cache"))	/* libfuse's name */
 		return opt_flag(&fs->keep_cache, key, val, err, errlen);
 	if (!strcmp(key, "direct_io"))
 		return opt_flag(&fs->direct_io, key, val, err, errlen);
@@ -2282,7 +2282,8 @@ static const char passthrough_help[] =
 "                          Longer timeouts save LOOKUP and GETATTR requests; changes\n"
 "                          made in SOURCE_DIR directly take that long to show.\n"
 "  -o keep_cache           keep cached file data across opens (default: dropped at\n"
-"                          each open, so direct changes to SOURCE_DIR are seen)\n"
+"                          each open, so direct changes to SOURCE_DIR are seen);\n"
+"                          libfuse's name, -o kernel_cache, works too\n"
 "  -o writeback_cache      the kernel caches writes and writes back later (faster\n"
 "                          small writes; st_blocks, SEEK_DATA/HOLE lag until then,\n"
 "                          and direct changes to SOURCE_DIR may be overwritten)\n"

@@ -162,8 +162,43 @@ static int set_choice(int *dst, const char *key, const char *val, const struct c
 			   key, val ? val : "", expected);
 }
 
+/*
+ * libfuse's names for what furi has under another name, so command lines
+ * and fstab lines written for libfuse servers keep working; where furi has
+ * no such behaviour, the error says why and what to use. -ENOENT: not one.
+ * kernel_cache and direct_io belong to the filesystems (passthrough has them).
+ */
+static int libfuse_option(struct furi_config *cfg, const char *key, const char *val,
+			  char *err, size_t errlen)
+{
+	if (!strcmp(key, "clone_fd"))	/* every /dev/fuse worker reads its own clone already */
+		return val ? furi_seterr(err, errlen, EINVAL, "-o clone_fd takes no value") : 0;
+	if (!strcmp(key, "max_threads"))
+		return set_uint(&cfg->legacy_threads, key, val, 1, 1024, err, errlen);
+	if (!strcmp(key, "io_uring_q_depth"))
+		return set_uint(&cfg->queue_depth, key, val, 1, 4096, err, errlen);
+	if (!strcmp(key, "io_uring")) {
+		if (val)
+			return furi_seterr(err, errlen, EINVAL, "-o io_uring takes no value");
+		cfg->transport = FURI_TRANSPORT_URING;
+		return 0;
+	}
+	if (!strcmp(key, "max_idle_threads"))
+		return furi_seterr(err, errlen, EINVAL,
+				   "-o max_idle_threads is libfuse's: furi does not start and stop /dev/fuse workers on demand, it runs a fixed number (fix: -o threads=N)");
+	if (!strcmp(key, "umask"))
+		return furi_seterr(err, errlen, EINVAL,
+				   "-o umask is libfuse's (it masks the mode of every file); furi's filesystems show each file's own mode (fix: leave it out and chmod the files, or use -o default_permissions to let the kernel enforce the modes)");
+	if (!strcmp(key, "allow_root"))
+		return furi_seterr(err, errlen, EINVAL,
+				   "-o allow_root is libfuse's (the owner and root only), which the kernel cannot enforce and furi does not emulate (fix: -o allow_other, which lets every user in; add -o default_permissions to check modes)");
+	return -ENOENT;
+}
+
 int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen)
 {
+	int r;
+
 	char *val = strchr(opt, '=');
 	const char *key = opt;
 
@@ -206,6 +241,8 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 	}
 	if (!strcmp(key, "writeback_cache"))
 		return set_flag(&cfg->writeback_cache, key, val, err, errlen);
+	if (!strcmp(key, "debug"))
+		return set_flag(&cfg->debug, key, val, err, errlen);
 	if (!strcmp(key, "max_read"))
 		return set_uint(&cfg->max_read, key, val, 4096, 1u << 30, err, errlen);
 	if (!strcmp(key, "max_write"))
@@ -238,9 +275,10 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 	}
 	if (!strcmp(key, "transport"))
 		return set_choice((int *)&cfg->transport, key, val, transport_choices, err, errlen);
-	if (val)
+	r = libfuse_option(cfg, key, val, err, errlen);
+	if (r == -ENOENT && val)
 		val[-1] = '=';	/* give the option back intact to the next parser */
-	return -ENOENT;
+	return r;
 }
 
 const char *furi_config_help(void)
@@ -258,7 +296,9 @@ const char *furi_config_help(void)
 "                          atime, diratime, exec, async): as in mount(8)\n"
 "  -o max_read=BYTES       largest READ the kernel sends\n"
 "  -o max_write=BYTES      largest WRITE the kernel sends (default 1M); each io_uring\n"
-"                          entry holds a buffer of this size\n"
+"                          entry holds a buffer of this size. The kernel allows at\n"
+"                          most fs.fuse.max_pages_limit pages (1M by default); above\n"
+"                          that furi warns and uses the limit\n"
 "  -o max_readahead=BYTES  readahead window (default: the kernel's, 128 KiB); above\n"
 "                          128 KiB furi also raises the mount's read_ahead_kb, which\n"
 "                          needs root\n"
@@ -304,5 +344,19 @@ const char *furi_config_help(void)
 "                          work before sleeping, and commits a burst of replies\n"
 "                          8 at a time, taking the client's new requests between\n"
 "                          them\n"
-"  -o nopin                same as -o pin=never\n";
+"  -o nopin                same as -o pin=never\n"
+"\n"
+"Debugging:\n"
+"  -o debug                log every request and reply to stderr (as furi mount -d)\n"
+"\n"
+"libfuse's names, accepted with the same meaning:\n"
+"  -o max_threads=N        -o threads=N\n"
+"  -o io_uring             -o transport=uring (furi's default, auto, already uses\n"
+"                          io_uring whenever the kernel offers it)\n"
+"  -o io_uring_q_depth=N   -o queue_depth=N\n"
+"  -o clone_fd             always so: each /dev/fuse worker reads its own clone\n"
+"  -o kernel_cache, -o direct_io  passthrough's keep_cache and direct_io (memfs,\n"
+"                          nullfs and image keep cached data across opens anyway)\n"
+"max_idle_threads, umask and allow_root have no furi equivalent: the error says\n"
+"what to use instead.\n";
 }

@@ -231,42 +231,6 @@ static void open_from_kernel(struct furi_open *fo, uint32_t flags, uint32_t open
 #define NEED(op) do { if (!ops->op) goto enosys; } while (0)
 #define TAKE_NAME(var) do { if (!((var) = take_name(&d))) goto einval; } while (0)
 
-/*
- * A copy of the first argument, zero-padded, so that every field read is in
- * bounds even when the kernel sent an older, shorter struct.
- */
-union op_arg {
-	struct fuse_forget_in forget;
-	struct fuse_getattr_in getattr;
-	struct fuse_setattr_in setattr;
-	struct fuse_mknod_in mknod;
-	struct fuse_mkdir_in mkdir;
-	struct fuse_rename_in rename;
-	struct fuse_rename2_in rename2;
-	struct fuse_link_in link;
-	struct fuse_open_in open;
-	struct fuse_read_in read;
-	struct fuse_write_in write;
-	struct fuse_release_in release;
-	struct fuse_fsync_in fsync;
-	struct fuse_setxattr_in setxattr;
-	struct fuse_getxattr_in getxattr;
-	struct fuse_flush_in flush;
-	struct fuse_lk_in lk;
-	struct fuse_access_in access;
-	struct fuse_create_in create;
-	struct fuse_interrupt_in interrupt;
-	struct fuse_batch_forget_in batch_forget;
-	struct fuse_fallocate_in fallocate;
-	struct fuse_lseek_in lseek;
-	struct fuse_copy_file_range_in copy;
-	struct fuse_bmap_in bmap;
-	struct fuse_ioctl_in ioctl;
-	struct fuse_poll_in poll;
-	struct fuse_notify_retrieve_in retrieve;
-	struct fuse_statx_in statx;
-};
-
 static void do_batch_forget(struct furi_req *req, uint32_t count, struct in_data *d)
 {
 	const struct furi_ops *ops = req->se->ops;
@@ -333,7 +297,7 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 	struct furi_session *se = req->se;
 	const struct furi_ops *ops = se->ops;
 	struct in_data d = { data, data_len };
-	union op_arg a;
+	union furi_op_arg a;
 	size_t need;
 	const char *name, *name2;
 	struct furi_open fo;
@@ -360,6 +324,8 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 	memcpy(&a, arg, FURI_MIN(need, sizeof(a)));
 	if (take_extensions(req, ih, &d))
 		goto einval;
+	if (furi_unlikely(se->cfg.debug))
+		furi_trace_request(req, &a, d.p, d.len);
 
 	switch (ih->opcode) {
 	case FUSE_LOOKUP:

@@ -62,6 +62,7 @@ struct furi_chan_ops {
 
 struct furi_chan {
 	const struct furi_chan_ops *ops;
+	const struct furi_chan_ops *traced;	/* under -o debug: the transport's own ops */
 	struct furi_chan_stats *stats;	/* in the status mapping */
 	bool shared_stats;		/* several writers: count with atomics */
 };
@@ -178,6 +179,53 @@ size_t furi_op_arg_size(const struct furi_session *se, uint32_t opcode);
 int furi_split_request(const struct furi_session *se, const struct fuse_in_header *ih,
 		       const char *body, size_t body_len, const void **arg, size_t *arg_len,
 		       const char **data, size_t *data_len);
+
+/*
+ * A copy of the first argument, zero-padded, so that every field read is in
+ * bounds even when the kernel sent an older, shorter struct.
+ */
+union furi_op_arg {
+	struct fuse_forget_in forget;
+	struct fuse_getattr_in getattr;
+	struct fuse_setattr_in setattr;
+	struct fuse_mknod_in mknod;
+	struct fuse_mkdir_in mkdir;
+	struct fuse_rename_in rename;
+	struct fuse_rename2_in rename2;
+	struct fuse_link_in link;
+	struct fuse_open_in open;
+	struct fuse_read_in read;
+	struct fuse_write_in write;
+	struct fuse_release_in release;
+	struct fuse_fsync_in fsync;
+	struct fuse_setxattr_in setxattr;
+	struct fuse_getxattr_in getxattr;
+	struct fuse_flush_in flush;
+	struct fuse_lk_in lk;
+	struct fuse_access_in access;
+	struct fuse_create_in create;
+	struct fuse_interrupt_in interrupt;
+	struct fuse_batch_forget_in batch_forget;
+	struct fuse_fallocate_in fallocate;
+	struct fuse_lseek_in lseek;
+	struct fuse_copy_file_range_in copy;
+	struct fuse_bmap_in bmap;
+	struct fuse_ioctl_in ioctl;
+	struct fuse_poll_in poll;
+	struct fuse_notify_retrieve_in retrieve;
+	struct fuse_statx_in statx;
+};
+
+/* ---- trace.c (-o debug) ---- */
+
+/* One line for a request about to be dispatched (a: its first argument, data: names). */
+void furi_trace_request(const struct furi_req *req, const union furi_op_arg *a,
+			const char *data, size_t data_len);
+/*
+ * Under -o debug, make chan log each reply before its transport sends it;
+ * otherwise leave it alone. Transports call it once the channel's ops are set.
+ */
+void furi_trace_chan(const struct furi_session *se, struct furi_chan *chan);
 
 /* ---- reply.c ---- */
 

@@ -184,8 +184,13 @@ static void conn_clamp(struct furi_session *se)
 
 	if (c->max_write < FURI_PAGE_SIZE)
 		c->max_write = FURI_PAGE_SIZE;
-	if (c->max_write > limit * FURI_PAGE_SIZE)
+	if (c->max_write > limit * FURI_PAGE_SIZE) {
+		furi_warn("max_write %u is above the kernel's limit of %u KiB (fs.fuse.max_pages_limit = %u pages): WRITEs are at most %u KiB (fix: sysctl -w fs.fuse.max_pages_limit=%u as root, or a smaller -o max_write)",
+			  c->max_write, limit * (FURI_PAGE_SIZE / 1024), limit,
+			  limit * (FURI_PAGE_SIZE / 1024),
+			  (c->max_write + FURI_PAGE_SIZE - 1) / FURI_PAGE_SIZE);
 		c->max_write = limit * FURI_PAGE_SIZE;
+	}
 	se->max_pages = (c->max_write + FURI_PAGE_SIZE - 1) / FURI_PAGE_SIZE;
 	if (c->max_background == 0)
 		c->max_background = 1;
@@ -277,6 +282,10 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 	out.time_gran = se->conn.time_gran;
 	out.max_pages = (uint16_t)se->max_pages;
 	out.max_stack_depth = (flags & FUSE_PASSTHROUGH) ? se->conn.max_stack_depth : 0;
+	furi_dbg("INIT: kernel %u.%u, flags 0x%llx, max_readahead %u; reply %u.%u, flags 0x%llx, max_write %u, max_pages %u, max_background %u%s",
+		 in.major, in.minor, (unsigned long long)kflags, in.max_readahead, out.major,
+		 out.minor, (unsigned long long)flags, out.max_write, out.max_pages,
+		 out.max_background, ring_prepared ? ", io_uring" : "");
 	r = send_init_reply(se, ih->unique, 0, &out);
 	if (r) {
 		if (ring_prepared)
@@ -365,6 +374,8 @@ struct furi_session *furi_session_new(const struct furi_config *cfg,
 		return NULL;
 	}
 	se->cfg = *cfg;
+	if (cfg->debug)
+		furi_set_log_level(FURI_LOG_DEBUG);
 	se->ops = ops;
 	se->fs = fs;
 	se->fd = -1;

@@ -227,6 +227,7 @@ int furi_legacy_start(struct furi_session *se, unsigned nthreads, char *err, siz
 	lg->chan.ops = &legacy_chan_ops;
 	lg->chan.shared_stats = true;
 	lg->chan.stats = se->dev_fuse_stats;
+	furi_trace_chan(se, &lg->chan);
 	lg->workers = calloc(nthreads, sizeof(*lg->workers));
 	if (!lg->chan.stats || !lg->workers) {
 		free(lg->workers);

@@ -892,6 +892,7 @@ int furi_uring_prepare(struct furi_session *se, char *why, size_t whylen)
 		q->fixed_index = -1u;
 		q->chan.ops = &uring_chan_ops;
 		q->chan.stats = furi_status_chan(se, name, FURI_CHAN_URING, (int)i);
+		furi_trace_chan(se, &q->chan);
 		if (!q->chan.stats) {
 			furi_uring_free(se);
 			return furi_seterr(why, whylen, ENOMEM, "status file too small");

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -104,7 +105,8 @@ static void usage_main(FILE *out)
 "  status MOUNTPOINT [--json]                  transport, queues and counters of a mount\n"
 "  bench [SUITE...] [--quick] [--out DIR]     benchmark io_uring vs /dev/fuse vs native (furi help bench)\n"
 "  help [COMMAND | FS]                         this text, or the manual of one command or filesystem\n"
-"  --version                                   print the version\n"
+"  -V, --version                               furi's version, the FUSE protocol furi and\n"
+"                                              this kernel speak, liburing's version\n"
 "\n"
 "Filesystems:\n");
 	for (i = 0; i < sizeof(fs_types) / sizeof(fs_types[0]); i++)
@@ -120,14 +122,16 @@ static void usage_mount(FILE *out)
 	size_t i;
 
 	fprintf(out,
-"Usage: furi mount FS [ARGS...] MOUNTPOINT [-o OPT[,OPT...]]... [-f] [-d]\n"
+"Usage: furi mount FS [ARGS...] MOUNTPOINT [-o OPT[,OPT...]]... [-f] [-d] [-s]\n"
 "\n"
 "Mount filesystem FS on MOUNTPOINT, an existing directory (or, for `image`, a\n"
 "regular file). furi returns once the filesystem answers requests and prints one\n"
 "line saying which transport serves it: io_uring, or /dev/fuse with the reason\n"
-"io_uring is not used and how to enable it. The server then runs in the\n"
-"background until the filesystem is unmounted (umount MOUNTPOINT) or the server\n"
-"gets SIGTERM, SIGINT or SIGHUP, which unmount it (lazily when files are open).\n"
+"io_uring is not used and how to enable it; whatever the server logged while\n"
+"starting (a warning such as max_write clamped to the kernel's limit) comes\n"
+"before that line. The server then runs in the background, logging to syslog,\n"
+"until the filesystem is unmounted (umount MOUNTPOINT) or the server gets\n"
+"SIGTERM, SIGINT or SIGHUP, which unmount it (lazily when files are open).\n"
 "\n"
 "As root furi mounts with mount(2); other users need fusermount3 (package fuse3),\n"
 "and /dev/fuse readable and writable by them (mode 0666, as udev sets it).\n"
@@ -135,7 +139,12 @@ static void usage_mount(FILE *out)
 "Options:\n"
 "  -o OPTS          comma-separated mount options (below, and the filesystem's own)\n"
 "  -f, --foreground stay in the foreground; log to stderr\n"
-"  -d, --debug      log every request (implies --foreground)\n"
+"  -d, --debug      log every request and reply to stderr, as libfuse's -d:\n"
+"                   opcode, unique, nodeid, key arguments, the io_uring queue\n"
+"                   or /dev/fuse and the thread, then the result or errno\n"
+"                   (same as -o debug; implies --foreground)\n"
+"  -s               one serving thread, as libfuse's -s: -o threads=1 for\n"
+"                   /dev/fuse, -o uring_threads=1 for io_uring\n"
 "  -h, --help       this text\n"
 "\n");
 	fputs(furi_config_help(), out);
@@ -184,9 +193,22 @@ struct mount_args {
 	int npos;
 	char *mountpoint;	/* absolute */
 	bool foreground;
-	bool debug;
 	struct furi_config cfg;
 };
+
+/*
+ * An option neither libfuri nor the filesystem took. libfuse's direct_io is
+ * a filesystem's choice in furi (passthrough has it): say so rather than
+ * call a familiar name unknown.
+ */
+static void die_unknown_option(const struct furi_fs_type *t, const char *opt)
+{
+	if (!strcmp(opt, "direct_io"))
+		furi_cmd_die_usage(t->name,
+				   "-o direct_io (libfuse's: no page cache for the files) is an option of passthrough; %s has no such mode (fix: leave it out, or open the files with O_DIRECT)",
+				   t->name);
+	furi_cmd_die_usage("mount", "unknown mount option '%s'", opt);
+}
 
 static void apply_options(struct mount_args *ma, char *list)
 {
@@ -202,32 +224,60 @@ static void apply_options(struct mount_args *ma, char *list)
 			page = ma->type->name;	/* its options are on its own page */
 		}
 		if (r == -ENOENT)
-			furi_cmd_die_usage("mount", "unknown mount option '%s'", opt);
+			die_unknown_option(ma->type, opt);
 		if (r)
 			furi_cmd_die_usage(page, "%s", err);
 	}
 }
 
-static void syslog_sink(enum furi_log_level level, const char *msg)
+/*
+ * The daemon tells the waiting parent how startup goes through a pipe, one
+ * record per line: 'L' and a line the server logged, then '0' (ok) or '1'
+ * (failed) and the outcome. Until that outcome, what the server logs goes to
+ * the parent's terminal as well as to syslog: a warning at start (max_write
+ * clamped, max_readahead not applied) must not be found only in the journal.
+ * Any thread may log, so the pipe is written under a lock, and closed under
+ * it once the outcome is sent.
+ */
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+static int report_fd = -1;
+
+/* One record, in one write(): a line shorter than PIPE_BUF is never torn. */
+static void report_record(char kind, const char *text)
+{
+	char rec[1100];
+	size_t n = (size_t)snprintf(rec, sizeof(rec) - 1, "%c%s", kind, text);
+
+	if (n > sizeof(rec) - 2)
+		n = sizeof(rec) - 2;
+	for (size_t i = 1; i < n; i++)
+		if (rec[i] == '\n')
+			rec[i] = ' ';	/* a record is one line */
+	rec[n++] = '\n';
+	if (write(report_fd, rec, n) < 0)
+		return;	/* the parent is gone: syslog still has it */
+}
+
+static void daemon_log_sink(enum furi_log_level level, const char *msg)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
 	syslog(prio[level], "%s", msg);
+	pthread_mutex_lock(&report_lock);
+	if (report_fd >= 0)
+		report_record('L', msg);
+	pthread_mutex_unlock(&report_lock);
 }
 
-/*
- * The daemon tells the waiting parent how startup went through a pipe: one
- * status byte ('0' ok, '1' failed) and one line of text.
- */
-static void tell_parent(int fd, bool ok, const char *line)
+static void tell_parent(bool ok, const char *line)
 {
-	char c = ok ? '0' : '1';
-
-	if (fd < 0)
-		return;
-	if (write(fd, &c, 1) < 0 || write(fd, line, strlen(line)) < 0)
-		return;
-	close(fd);
+	pthread_mutex_lock(&report_lock);
+	if (report_fd >= 0) {
+		report_record(ok ? '0' : '1', line);
+		close(report_fd);
+		report_fd = -1;
+	}
+	pthread_mutex_unlock(&report_lock);
 }
 
 /*
@@ -274,11 +324,36 @@ static void parent_forward_stop(pid_t child, int *forwarded)
 	*forwarded = parent_interrupts;
 }
 
+/*
+ * Print the complete records in buf[0..*used): logged lines as they come,
+ * the outcome into outcome (kind first). Keeps an incomplete tail.
+ */
+static void parent_take_records(char *buf, size_t *used, char *outcome, size_t outlen)
+{
+	char *line = buf, *nl;
+
+	while ((nl = memchr(line, '\n', *used - (size_t)(line - buf)))) {
+		*nl = '\0';
+		if (line[0] == 'L')
+			fprintf(stderr, "furi: %s\n", line + 1);
+		else if (!outcome[0]) {
+			size_t len = strnlen(line, outlen - 1);
+
+			memcpy(outcome, line, len);
+			outcome[len] = '\0';
+		}
+		line = nl + 1;
+	}
+	*used -= (size_t)(line - buf);
+	memmove(buf, line, *used);
+}
+
 static int parent_wait(int fd, pid_t child, const char *mountpoint)
 {
 	struct sigaction sa = { .sa_handler = parent_on_signal };	/* no SA_RESTART */
-	char buf[1024];
-	ssize_t n, used = 0;
+	char buf[4096], outcome[1100] = "";
+	size_t used = 0;
+	ssize_t n;
 	int status, forwarded = 0;
 
 	sigemptyset(&sa.sa_mask);
@@ -286,15 +361,18 @@ static int parent_wait(int fd, pid_t child, const char *mountpoint)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	for (;;) {
-		n = read(fd, buf + used, sizeof(buf) - 1 - (size_t)used);
+		n = read(fd, buf + used, sizeof(buf) - used);
 		parent_forward_stop(child, &forwarded);
-		if (n > 0)
-			used += n;
-		else if (n == 0 || errno != EINTR || (size_t)used >= sizeof(buf) - 1)
+		if (n > 0) {
+			used += (size_t)n;
+			parent_take_records(buf, &used, outcome, sizeof(outcome));
+			if (used == sizeof(buf))
+				used = 0;	/* a line longer than any record: drop it */
+		} else if (n == 0 || errno != EINTR) {
 			break;
+		}
 	}
 	close(fd);
-	buf[used] = '\0';
 	if (parent_interrupts) {
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 			parent_forward_stop(child, &forwarded);
@@ -303,7 +381,7 @@ static int parent_wait(int fd, pid_t child, const char *mountpoint)
 			mountpoint);
 		return FURI_EXIT_FAIL;
 	}
-	if (used < 1) {
+	if (!outcome[0]) {
 		char how[64] = "";
 
 		if (waitpid(child, &status, 0) == child) {
@@ -318,8 +396,8 @@ static int parent_wait(int fd, pid_t child, const char *mountpoint)
 			how, remove_dead_mount(mountpoint) ? "; its dead mount was taken down" : "");
 		return FURI_EXIT_FAIL;
 	}
-	fprintf(stderr, "furi: %s\n", buf + 1);
-	if (buf[0] != '0') {
+	fprintf(stderr, "furi: %s\n", outcome + 1);
+	if (outcome[0] != '0') {
 		waitpid(child, &status, 0);
 		return FURI_EXIT_FAIL;
 	}
@@ -339,7 +417,8 @@ static void detach_stdio(void)
 		close(fd);
 }
 
-static int serve(struct mount_args *ma, int notify_fd)
+/* Mount and serve; background: report the outcome to the waiting parent. */
+static int serve(struct mount_args *ma, bool background)
 {
 	struct furi_session *se;
 	char err[768], line[1024];
@@ -347,30 +426,33 @@ static int serve(struct mount_args *ma, int notify_fd)
 
 	se = furi_session_new(&ma->cfg, ma->type->ops, ma->fs, err, sizeof(err));
 	if (!se) {
-		tell_parent(notify_fd, false, err);
-		if (notify_fd < 0)
-			fprintf(stderr, "furi: %s\n", err);
-		return FURI_EXIT_FAIL;
+		r = FURI_EXIT_FAIL;
+		goto out_report;
 	}
 	r = furi_session_mount(se, ma->mountpoint, err, sizeof(err));
 	if (r) {
 		furi_session_destroy(se);
-		tell_parent(notify_fd, false, err);
-		if (notify_fd < 0)
-			fprintf(stderr, "furi: %s\n", err);
-		return FURI_EXIT_FAIL;
+		r = FURI_EXIT_FAIL;
+		goto out_report;
 	}
 	snprintf(line, sizeof(line), "%s on %s: %s", ma->type->name, ma->mountpoint,
 		 furi_session_transport_line(se));
-	if (notify_fd >= 0) {
+	if (background) {
 		detach_stdio();
-		tell_parent(notify_fd, true, line);
+		tell_parent(true, line);
 	} else {
 		fprintf(stderr, "furi: %s\n", line);
 	}
 	r = furi_session_wait(se);
 	furi_session_destroy(se);
 	return r ? FURI_EXIT_FAIL : 0;
+
+out_report:
+	if (background)
+		tell_parent(false, err);
+	else
+		fprintf(stderr, "furi: %s\n", err);
+	return r;
 }
 
 static int cmd_mount(int argc, char **argv)
@@ -391,7 +473,7 @@ static int cmd_mount(int argc, char **argv)
 	memset(&ma, 0, sizeof(ma));
 	furi_config_init(&ma.cfg);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:o:fdh", longopts, NULL)) != -1 || optind < argc) {
+	while ((c = getopt_long(argc, argv, "+:o:fdhs", longopts, NULL)) != -1 || optind < argc) {
 		if (c == -1) {
 			/* Options may follow positional arguments: collect and go on. */
 			if (ma.npos == (int)(sizeof(ma.pos) / sizeof(ma.pos[0])))
@@ -409,7 +491,11 @@ static int cmd_mount(int argc, char **argv)
 			ma.foreground = true;
 			break;
 		case 'd':
-			ma.debug = ma.foreground = true;
+			ma.cfg.debug = true;
+			break;
+		case 's':	/* libfuse's single-threaded loop */
+			ma.cfg.legacy_threads = 1;
+			ma.cfg.uring_threads = 1;
 			break;
 		case 'h':
 			usage_mount(stdout);
@@ -438,6 +524,9 @@ static int cmd_mount(int argc, char **argv)
 	ma.cfg.status_name = ma.type->name;
 	for (i = 0; i < nopts; i++)
 		apply_options(&ma, opts[i]);
+	/* The trace goes to stderr, as libfuse's -d and -o debug: in the foreground. */
+	if (ma.cfg.debug)
+		ma.foreground = true;
 	if (!*ma.pos[ma.npos - 1])
 		furi_cmd_die_usage(ma.type->name, "the mountpoint is an empty string");
 	r = furi_cmd_absolute(ma.pos[ma.npos - 1], abs, sizeof(abs));
@@ -476,11 +565,8 @@ static int cmd_mount(int argc, char **argv)
 		ma.type->free(ma.fs);
 		return FURI_EXIT_FAIL;
 	}
-	if (ma.debug)
-		furi_set_log_level(FURI_LOG_DEBUG);
-
 	if (ma.foreground) {
-		r = serve(&ma, -1);
+		r = serve(&ma, false);
 		ma.type->free(ma.fs);
 		return r;
 	}
@@ -504,12 +590,15 @@ static int cmd_mount(int argc, char **argv)
 		return r;
 	}
 	close(pipefd[0]);
+	/* A parent killed while it waits must cost a report (EPIPE), not the server. */
+	signal(SIGPIPE, SIG_IGN);
 	setsid();
 	if (chdir("/"))
 		_exit(FURI_EXIT_FAIL);
 	openlog("furi", LOG_PID, LOG_DAEMON);
-	furi_set_log(syslog_sink);
-	r = serve(&ma, pipefd[1]);
+	report_fd = pipefd[1];
+	furi_set_log(daemon_log_sink);
+	r = serve(&ma, true);
 	ma.type->free(ma.fs);
 	_exit(r);
 }
@@ -526,10 +615,8 @@ int main(int argc, char **argv)
 		usage_main(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("furi %s\n", FURI_VERSION_STRING);
-		return 0;
-	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version"))
+		return furi_cmd_version();
 	if (!strcmp(cmd, "help")) {
 		const struct furi_fs_type *t;
 

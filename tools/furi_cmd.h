@@ -20,6 +20,8 @@ void furi_cmd_die_option(const char *cmd, int c, char *const argv[]) __attribute
 int furi_cmd_absolute(const char *path, char *buf, size_t len);
 
 int furi_cmd_status(int argc, char **argv);
+/* furi --version: furi's, the FUSE protocol's (furi's and the kernel's) and liburing's. */
+int furi_cmd_version(void);
 void furi_cmd_status_usage(FILE *out);
 
 /* A serving thread of a furi server, as the kernel sees it now. */

@@ -598,6 +598,13 @@ struct furi_config {
 	enum furi_pin pin;		/* queue threads' CPUs */
 	/* observability */
 	const char *status_name;	/* name in `furi status`; default fsname */
+	/*
+	 * Log every request and reply (opcode, unique, nodeid, key arguments,
+	 * result, the queue or /dev/fuse thread), as libfuse's -d does, through
+	 * furi_log() at FURI_LOG_DEBUG, which furi_session_new() then enables.
+	 * Off, it costs one predictable branch per request.
+	 */
+	bool debug;
 };
 
 /** Fill cfg with defaults. */

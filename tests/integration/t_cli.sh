@@ -63,10 +63,10 @@ helps help-h "Usage: furi COMMAND" -- "$FURI" -h
 helps help-cmd "Usage: furi COMMAND" "Filesystems:" -- "$FURI" help
 t_run "$FURI" --version
 assert_eq version/exit-status 0 "$RC"
-if [[ "$OUT" =~ ^furi\ [0-9]+\.[0-9]+\.[0-9]+$ ]] && [ -z "$ERR" ]; then
-	t_ok version/one-line
+if [[ "$(head -1 <<<"$OUT")" =~ ^furi\ [0-9]+\.[0-9]+\.[0-9]+$ ]] && [ -z "$ERR" ]; then
+	t_ok version/first-line
 else
-	t_not_ok version/one-line "stdout '$OUT', stderr '$ERR'"
+	t_not_ok version/first-line "stdout '$OUT', stderr '$ERR'"
 fi
 helps help-mount "Usage: furi mount FS" "-o transport=auto|uring|legacy" "-o queue_depth=N" \
 	"fusermount3" "mount -t fuse.furi" "source=" "Examples:" "Exit status" -- "$FURI" help mount
@@ -267,6 +267,155 @@ if furi_uring_enabled; then
 		env FURI_FAULT=register:0 "$FURI" mount memfs "$m" -f -o transport=uring,queue_depth=4
 else
 	t_skip uring-required "enable_uring is N"
+fi
+
+# ---------------------------------------------------------------------------
+# -d / -o debug: every request and its reply on stderr, as libfuse's -d
+# (unique, opcode, nodeid, key arguments, the queue or /dev/fuse thread, then
+# the result), in the foreground. Timeouts 0: each stat is a LOOKUP and a GETATTR.
+
+# traced_replies LOG OPCODE NEEDLE: the reply lines of the OPCODE requests
+# whose line contains NEEDLE (fixed string).
+traced_replies() {
+	local u
+	for u in $(grep -E "^furi: unique: [0-9]+, opcode: $2 \(" "$1" | grep -F -- "$3" |
+		sed -E 's/^furi: unique: ([0-9]+),.*/\1/'); do
+		grep -m1 "^furi:    unique: $u, " "$1"
+	done
+}
+
+# debug_case LABEL TRANSPORT WHERE FLAGS...: WHERE is what the request lines
+# say about the channel ("on queue", "on dev_fuse").
+debug_case() {
+	local label=$1 t=$2 where=$3 m log pid unanswered
+	shift 3
+	m=$(t_mkdir "$label")
+	log="$T_DIR/$label.log"
+	if ! furi_mount_fg "$log" memfs "$m" "$@" \
+		-o "transport=$t,queue_depth=4,entry_timeout=0,attr_timeout=0"; then
+		t_not_ok "$label/mount" "$(tail -3 "$log")"
+		return
+	fi
+	pid=$FURI_FG_PID
+	echo traced >"$m/f"
+	stat "$m/f" >/dev/null
+	cat "$m/f" >/dev/null
+	stat "$m/missing" >/dev/null 2>&1
+	furi_umount "$m"
+	if t_wait_pid_exit "$pid" 10; then t_ok "$label/exits-at-umount"; else t_not_ok "$label/exits-at-umount" "pid $pid"; fi
+	assert_contains "$label/foreground-line" "$(cat "$log")" "furi: memfs on $m: "
+	assert_contains "$label/write-request" "$(grep -E '^furi: unique: [0-9]+, opcode: WRITE \(16\), nodeid: 2,' "$log")" \
+		"$where"
+	assert_contains "$label/write-args" "$(grep -F 'opcode: WRITE (16)' "$log")" "offset 0, size 7"
+	assert_contains "$label/write-reply" "$(traced_replies "$log" WRITE "size 7")" "success, outsize: 24, written: 7"
+	assert_contains "$label/lookup-found" "$(traced_replies "$log" LOOKUP 'name "f"')" "success, outsize: 144, nodeid: 2"
+	assert_contains "$label/lookup-missing" "$(traced_replies "$log" LOOKUP 'name "missing"')" \
+		"error: -2 (No such file or directory), outsize: 16"
+	assert_contains "$label/getattr" "$(traced_replies "$log" GETATTR "nodeid: 2,")" "success, outsize: 120"
+	assert_contains "$label/read" "$(traced_replies "$log" READ "offset 0")" "success, outsize: 23"
+	# Every request but FORGET has exactly one reply, and uniques are unique.
+	unanswered=$(awk '
+		/^furi: unique: [0-9]+, opcode: / { u = $3; sub(",", "", u); if ($5 !~ /FORGET/) { req[u]++ } }
+		/^furi:    unique: [0-9]+, / { u = $3; sub(",", "", u); rep[u]++ }
+		END { for (u in req) if (req[u] != 1 || rep[u] != 1) print u; for (u in rep) if (!(u in req)) print u }' "$log" | head -5 | xargs)
+	assert_eq "$label/one-reply-per-request" "" "$unanswered"
+	assert_ge "$label/requests-traced" 8 "$(grep -c '^furi: unique: [0-9]*, opcode: ' "$log")"
+}
+
+if furi_uring_enabled; then
+	debug_case debug-uring uring "on queue" -d
+else
+	t_skip debug-uring "enable_uring is N"
+fi
+debug_case debug-legacy legacy "on dev_fuse (furi-fuse" -o debug
+
+# ---------------------------------------------------------------------------
+# libfuse's option names: aliases where the meaning is furi's too, one line
+# naming furi's option (or why there is none) where it is not.
+
+m=$(t_mkdir libfuse-names)
+if furi_mount memfs "$m" -s -o transport=legacy,clone_fd,kernel_cache; then
+	assert_eq libfuse-s/one-dev-fuse-thread 1 "$(furi_json_get "$m" legacy_threads)"
+	furi_umount "$m"
+else
+	t_not_ok libfuse-s/mount "$FURI_MOUNT_LINE"
+fi
+if furi_mount memfs "$m" -o transport=legacy,max_threads=3; then
+	assert_eq libfuse-max-threads/workers 3 "$(furi_json_get "$m" legacy_threads)"
+	furi_umount "$m"
+else
+	t_not_ok libfuse-max-threads/mount "$FURI_MOUNT_LINE"
+fi
+if furi_uring_enabled; then
+	if furi_mount memfs "$m" -s -o io_uring,io_uring_q_depth=8; then
+		assert_eq libfuse-io_uring/transport io_uring "$(furi_json_get "$m" transport)"
+		assert_eq libfuse-io_uring_q_depth/depth 8 "$(furi_json_get "$m" depth)"
+		assert_eq libfuse-s/one-uring-thread 1 "$(furi_json_get "$m" threads)"
+		furi_umount "$m"
+	else
+		t_not_ok libfuse-io_uring/mount "$FURI_MOUNT_LINE"
+	fi
+	# -o io_uring is -o transport=uring: io_uring or fail, never a silent fallback.
+	mount_fails libfuse-io_uring-required 1 "io_uring was required (-o transport=uring) but" \
+		"FUSE_IO_URING_CMD_REGISTER failed" "$m" -- \
+		env FURI_FAULT=register:0 "$FURI" mount memfs "$m" -o io_uring,queue_depth=4
+else
+	t_skip libfuse-io_uring "enable_uring is N"
+fi
+src=$(t_mkdir libfuse-src)
+if furi_mount passthrough "$src" "$m" -o kernel_cache,direct_io,transport=legacy; then
+	t_ok libfuse-passthrough-kernel_cache-direct_io
+	furi_umount "$m"
+else
+	t_not_ok libfuse-passthrough-kernel_cache-direct_io "$FURI_MOUNT_LINE"
+fi
+mount_fails libfuse-max_idle_threads 2 "-o max_idle_threads is libfuse's" "fix: -o threads=N" "$m" -- \
+	"$FURI" mount memfs "$m" -o max_idle_threads=10
+mount_fails libfuse-umask 2 "-o umask is libfuse's" "fix: leave it out and chmod the files" "$m" -- \
+	"$FURI" mount memfs "$m" -o umask=022
+mount_fails libfuse-allow_root 2 "-o allow_root is libfuse's" "fix: -o allow_other" "$m" -- \
+	"$FURI" mount memfs "$m" -o allow_root
+mount_fails libfuse-direct_io-memfs 2 "-o direct_io (libfuse's: no page cache for the files) is an option of passthrough; memfs has no such mode" \
+	"fix: leave it out" "$m" -- "$FURI" mount memfs "$m" -o direct_io
+
+# -V: furi's version, the protocol furi speaks, the kernel's (as its INIT
+# said in the -d log above) and liburing's.
+t_run "$FURI" -V
+assert_eq version-V/exit-status 0 "$RC"
+assert_eq version-V/first-line "furi $(sed -n 's/^#define FURI_VERSION_STRING "\(.*\)"/\1/p' "$T_ROOT/include/furi/furi.h")" \
+	"$(head -1 <<<"$OUT")"
+kernel_proto=$(sed -n 's/^furi: INIT: kernel \([0-9]*\.[0-9]*\),.*/\1/p' "$T_DIR/debug-legacy.log" | head -1)
+assert_contains version-V/kernel-protocol "$OUT" "; this kernel: ${kernel_proto:-?}"
+assert_contains version-V/furi-protocol "$OUT" "FUSE protocol: furi speaks 7.31 to 7.45"
+assert_contains version-V/liburing "$OUT" "liburing $(pkg-config --modversion liburing 2>/dev/null || echo '?')"
+t_run "$FURI" --version
+assert_eq version-long/same-as-V "$(head -1 <<<"$OUT")" "$("$FURI" -V | head -1)"
+
+# ---------------------------------------------------------------------------
+# Warnings the background server logs at start reach furi mount's terminal
+# (not only syslog), before the line saying which transport serves.
+
+m=$(t_mkdir warn-clamp)
+limit=$(cat /proc/sys/fs/fuse/max_pages_limit 2>/dev/null || echo 256)
+if [ "$limit" -lt 4096 ]; then
+	t_run "$FURI" mount memfs "$m" -o "max_write=$(( (limit + 1) * 4096 )),queue_depth=4"
+	assert_eq warn-max-write-clamped/exit-status 0 "$RC"
+	if t_is_fuse_mounted "$m"; then
+		t_track_mount "$m"
+		pid=$(server_pid "$m")
+		[ -n "$pid" ] && t_track_pid "$pid" 10
+		assert_contains warn-max-write-clamped/warning "$ERR" \
+			"furi: max_write $(( (limit + 1) * 4096 )) is above the kernel's limit of $((limit * 4)) KiB"
+		assert_contains warn-max-write-clamped/fix "$ERR" "fix: sysctl -w fs.fuse.max_pages_limit="
+		assert_eq warn-max-write-clamped/then-the-mount-line "2 memfs on $m:" \
+			"$ERR_LINES $(sed -n '2s/^furi: \(memfs on [^:]*:\).*/\1/p' <<<"$ERR")"
+		assert_eq warn-max-write-clamped/applied $((limit * 4096)) "$(furi_json_get "$m" max_write)"
+		furi_umount "$m"
+	else
+		t_not_ok warn-max-write-clamped/mounted "nothing mounted: ${ERR:0:300}"
+	fi
+else
+	t_skip warn-max-write-clamped "fs.fuse.max_pages_limit ($limit) is above what -o max_write accepts"
 fi
 
 # ---------------------------------------------------------------------------

@@ -7,7 +7,9 @@
 # SEEK_HOLE from the image's own holes; no acknowledged write is lost when
 # the server is killed (-9) or told to unmount under load; every bad input
 # gets one line naming the cause and the fix, and leaves the image exactly as
-# it was (sha256sum and stat before and after). The transport is proven from
+# it was (sha256sum and stat before and after); an image that is not raw
+# (qcow2, vmdk, vhdx, vpc, vdi signatures) or is empty is refused with the
+# qemu-img convert command, unless -o format=raw. The transport is proven from
 # `furi status --json` counters after each run.
 #
 # FSX_SEED, FSX_OPS: the fsx seed (printed; default fixed, so runs repeat)
@@ -431,6 +433,48 @@ bad chardev-mountpoint "is a character device" "$img" "$T_DIR/chr"
 bad fifo-image "is a FIFO, not a regular file" "$T_DIR/fifo" "$mp"
 bad growable-ro "contradict" "$img" "$mp" -o growable,ro
 bad name-on-file "-o name=" "$img" "$mp" -o name=x
+
+# Not raw: a container format's signature (written here byte by byte, as
+# qemu-img would) or an empty fixed-size image is refused with the
+# qemu-img convert command; -o format=raw exports each as it is.
+# fmt_image NAME: prints the path of a 1 MiB file starting with NAME's magic.
+fmt_image() {
+	local f="$T_DIR/fmt-$1.img"
+	case $1 in
+	qcow2) printf 'QFI\xfb\x00\x00\x00\x03' ;;
+	vmdk) printf 'KDMV\x01\x00\x00\x00' ;;
+	vmdk-descriptor) printf '# Disk DescriptorFile\nversion=1\nCID=fffffffe\ncreateType="monolithicFlat"\n' ;;
+	vhdx) printf 'vhdxfile' ;;
+	vpc) printf 'conectix' ;;
+	vdi) printf '<<< Oracle VM VirtualBox Disk Image >>>\n%024d\x7f\x10\xda\xbe' 0 ;;
+	esac >"$f"
+	truncate -s 1M "$f"
+	echo "$f"
+}
+for fmt in qcow2 vmdk vmdk-descriptor vhdx vpc vdi; do
+	qfmt=${fmt%-descriptor}
+	f=$(fmt_image "$fmt")
+	bad "format-$fmt" "image $f is a $qfmt image, not raw" "$f" "$mp"
+	out=$("$FURI" mount image "$f" "$mp" 2>&1)
+	assert_contains "bad/format-$fmt/convert-command" "$out" "fix: qemu-img convert -f $qfmt -O raw $f $f.raw"
+	if furi_mount image "$f" "$mp" -o format=raw; then
+		assert_cmd "format-raw-forces/$fmt" cmp "$mp" "$f"
+		furi_umount "$mp"
+	else
+		t_not_ok "format-raw-forces/$fmt" "-o format=raw did not mount it: $FURI_MOUNT_LINE"
+	fi
+done
+: >"$T_DIR/empty.img"
+bad empty-image "image $T_DIR/empty.img is empty (0 bytes)" "$T_DIR/empty.img" "$mp"
+if furi_mount image "$T_DIR/empty.img" "$mp" -o format=raw; then
+	assert_eq format-raw-forces/empty 0 "$(stat -c %s "$mp")"
+	furi_umount "$mp"
+else
+	t_not_ok format-raw-forces/empty "$FURI_MOUNT_LINE"
+fi
+t_run "$FURI" mount image "$T_DIR/fmt-qcow2.img" "$mp" -o format=qcow2
+assert_eq format-other/usage-error 2 "$RC"
+assert_contains format-other/says-raw-only "$ERR" "-o format=qcow2: furi exports raw images only (fix: qemu-img convert -f qcow2 -O raw"
 
 # Locked: by a running writable export, and by another program's POSIX lock.
 m=$(t_file locked.export)

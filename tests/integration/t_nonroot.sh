@@ -4,7 +4,8 @@
 # user (status files in /tmp/furi-UID or $XDG_RUNTIME_DIR/furi) and as root;
 # the user can create and read files; fusermount3 -u and SIGTERM end the
 # server; payload buffers the memlock limit refuses to register are used
-# unregistered, silently. And the failures: no fusermount3 in PATH, and a
+# unregistered, silently; a warning at start (-o max_readahead, which needs
+# root) reaches the user's terminal. And the failures: no fusermount3 in PATH, and a
 # /dev/fuse the user cannot open, each one line with the cause and the fix.
 #
 # fusermount3 (fuse3 3.14) opens /dev/fuse with the caller's fsuid, so users
@@ -145,9 +146,15 @@ else
 fi
 
 # --- SIGTERM from the user unmounts (fusermount3 -u -z) and exits -------------
+# The mount asks for a readahead window only root may set: the server's
+# warning reaches the user's terminal before furi mount returns.
 m=$(umnt sigterm)
-if as_user "$FURI" mount memfs "$m" -o "$small" 2>/dev/null && t_is_fuse_mounted "$m"; then
+t_run "$AS_USER" "$FURI" mount memfs "$m" -o "$small,max_readahead=1M"
+if [ "$RC" -eq 0 ] && t_is_fuse_mounted "$m"; then
 	t_track_mount "$m"
+	assert_contains readahead-warning/on-terminal "$ERR" \
+		"furi: -o max_readahead=1048576: cannot set /sys/class/bdi/"
+	assert_contains readahead-warning/then-the-mount-line "$(tail -1 <<<"$ERR")" "furi: memfs on $m: "
 	pid=$(user_status "$m" | jq -r '.pid // empty')
 	[ -n "$pid" ] && t_track_pid "$pid" 10
 	as_user kill -TERM "$pid"

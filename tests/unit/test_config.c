@@ -302,6 +302,38 @@ static void test_unknown_keys_restore_option(void)
 	CHECK(memcmp(&before, &cfg, sizeof(cfg)) == 0);
 }
 
+/*
+ * libfuse's option names: aliases where furi has the same behaviour, and an
+ * error naming furi's option or why where it has none. kernel_cache and
+ * direct_io are the filesystems' (-ENOENT here).
+ */
+static void test_libfuse_names(void)
+{
+	static const char *const for_filesystems[] = { "kernel_cache", "direct_io" };
+
+	furi_config_init(&cfg);
+	CHECK_EQ(set("debug"), 0);
+	CHECK(cfg.debug);
+	CHECK_EQ(set("max_threads=3"), 0);
+	CHECK_EQ(cfg.legacy_threads, 3);
+	CHECK_EQ(set("io_uring_q_depth=8"), 0);
+	CHECK_EQ(cfg.queue_depth, 8);
+	CHECK_EQ(set("io_uring"), 0);
+	CHECK_EQ(cfg.transport, FURI_TRANSPORT_URING);
+	CHECK_EQ(set("clone_fd"), 0);
+	CHECK_BAD("max_threads=0", "max_threads");
+	CHECK_BAD("io_uring=1", "io_uring");
+	CHECK_BAD("clone_fd=1", "clone_fd");
+	CHECK_BAD("debug=1", "debug");
+	CHECK_BAD("max_idle_threads=10", "fix: -o threads=N");
+	CHECK_BAD("umask=022", "-o umask is libfuse's");
+	CHECK_BAD("allow_root", "fix: -o allow_other");
+	for (size_t i = 0; i < FURI_ARRAY_SIZE(for_filesystems); i++) {
+		CHECK_EQ(set(for_filesystems[i]), -ENOENT);
+		CHECK_STR(opt, for_filesystems[i]);
+	}
+}
+
 static void test_error_buffer_may_be_null_or_small(void)
 {
 	char small[8];
@@ -324,6 +356,8 @@ static void test_help_lists_every_option(void)
 		"dev", "max_read=", "max_write=", "max_readahead=", "max_background=",
 		"congestion_threshold=", "writeback_cache", "transport=", "queue_depth=",
 		"uring_threads=", "threads=", "spin_us=", "io_spin_us=", "sched_idle=", "pin=", "nopin",
+		"debug", "max_threads=", "io_uring", "io_uring_q_depth=", "clone_fd", "kernel_cache",
+		"direct_io", "max_idle_threads", "umask", "allow_root",
 	};
 	const char *help = furi_config_help();
 
@@ -365,6 +399,7 @@ int main(void)
 	test_size_suffix_overflow_is_rejected();
 	test_choice_values();
 	test_unknown_keys_restore_option();
+	test_libfuse_names();
 	test_error_buffer_may_be_null_or_small();
 	test_help_lists_every_option();
 	return check_exit("test_config");
