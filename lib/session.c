@@ -119,7 +119,7 @@ static void describe_transport(struct furi_session *se)
 	human_size(total, sizeof(total), st ? st->buffer_bytes : 0);
 	if (se->uring_active)
 		snprintf(se->transport_line, sizeof(se->transport_line),
-			 "io_uring: %u queues x %u entries on %u threads, %s per entry, %s of buffers",
+			 "io_uring: %u queues x %u entries on %u threads, %s per entry, buffers up to %s (touched as requests need them)",
 			 st->queues, st->depth, st->uring_threads, payload, total);
 	else
 		snprintf(se->transport_line, sizeof(se->transport_line),

@@ -53,8 +53,6 @@ enum {
 
 /* Registered fixed files: /dev/fuse is index 0. */
 #define FUSE_FILE_INDEX 0
-/* A registered buffer may not exceed 1 GiB. */
-#define MAX_FIXED_BUF (1ull << 30)
 
 struct uring_thread;
 struct uring_queue;
@@ -71,6 +69,9 @@ struct uring_ent {
 	struct furi_io_op io;
 	uint64_t io_done_bytes;
 	uint64_t io_issued_ns;			/* when the backend I/O was queued */
+	unsigned buf_index;			/* its slot in the thread's fixed-buffer table */
+	size_t fixed_len;			/* head of its payload registered there */
+	bool fixed_refused;			/* the kernel would not register it */
 	bool registering;			/* a REGISTER is in flight */
 	bool waited_for;			/* its sender sleeps until the reply */
 	bool dead;				/* the kernel let go of this entry */
@@ -80,7 +81,6 @@ struct uring_queue {
 	struct furi_chan chan;
 	struct uring_thread *thr;
 	unsigned qid;
-	unsigned fixed_index;			/* registered buffer of the payloads, or -1u */
 	struct uring_ent *ents;
 	struct fuse_uring_req_header *hdrs;
 	char *payloads;
@@ -110,6 +110,7 @@ struct uring_thread {
 	unsigned turn_requests;			/* waited-for requests taken this turn */
 	unsigned held;				/* waited-for requests taken, not yet replied */
 	struct uring_sched sched;		/* class, CPUs, polling */
+	bool fixed_ok;				/* it has a (sparse) fixed-buffer table */
 	/* startup report */
 	int result;
 	char why[256];
@@ -176,33 +177,39 @@ static void set_phase(struct furi_uring *u, enum uring_phase p)
 	pthread_mutex_unlock(&u->lock);
 }
 
-#define HUGE_PAGE (2u << 20)
-
 /*
  * Map and touch memory on this thread: first touch places it on our node.
- * Large regions are 2 MiB aligned and asked for huge pages: the entries of a
- * queue are touched in turn, and with 4 KiB pages each request would walk
- * the page tables for a page no TLB still holds.
+ * For the headers, which every request reads and the kernel writes.
  */
 static void *alloc_touched(size_t len)
 {
-	size_t span = len >= HUGE_PAGE ? len + HUGE_PAGE : len;
-	char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
-	if (span != len) {
-		char *aligned = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-
-		if (aligned > p)
-			munmap(p, (size_t)(aligned - p));
-		if (aligned + len < p + span)
-			munmap(aligned + len, (size_t)(p + span - (aligned + len)));
-		p = aligned;
-		madvise(p, len, MADV_HUGEPAGE);	/* a hint: without THP it is 4 KiB pages */
-	}
 	if (madvise(p, len, MADV_POPULATE_WRITE))
 		memset(p, 0, len);
+	return p;
+}
+
+/*
+ * Payload buffers cost what requests put in them: mapped, not touched, in
+ * 4 KiB pages. The kernel hands a queue's free entries out last in, first
+ * out, so one synchronous client keeps reusing one entry, and a 4 KiB
+ * request touches one page of its 1 MiB; a page is faulted in once, by the
+ * copy of the first request that reaches it (task work of this thread, so
+ * on this thread's node), never again. Populated up front, in huge pages,
+ * an idle memfs mount held 129 MiB on 2 CPUs (64 entries of 1 MiB a queue),
+ * 16 GiB on 256.
+ */
+static void *alloc_lazy(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_NOHUGEPAGE);	/* one 4 KiB request must not fault in 2 MiB */
 	return p;
 }
 
@@ -215,7 +222,7 @@ static int queue_alloc(struct uring_thread *t, struct uring_queue *q)
 		      ~(size_t)(FURI_PAGE_SIZE - 1);
 	q->payloads_len = (size_t)u->depth * u->payload_size;
 	q->hdrs = alloc_touched(q->hdrs_len);
-	q->payloads = alloc_touched(q->payloads_len);
+	q->payloads = alloc_lazy(q->payloads_len);
 	q->ents = calloc(u->depth, sizeof(*q->ents));
 	if (!q->hdrs || !q->payloads || !q->ents)
 		return -ENOMEM;
@@ -235,25 +242,59 @@ static int queue_alloc(struct uring_thread *t, struct uring_queue *q)
 	return 0;
 }
 
-/* Register the payloads as fixed buffers so backend I/O needs no page pinning per call. */
-static void register_fixed_buffers(struct uring_thread *t)
-{
-	struct iovec iov[t->nqueues];
-	unsigned i;
+/*
+ * Why fixed buffers, and why a part of one entry at a time: backend I/O into
+ * or out of a registered buffer (READ_FIXED, WRITE_FIXED) needs no page
+ * pinning per call. But registering pins and populates the whole buffer,
+ * and registered at start the payloads of every entry were pinned whether a
+ * filesystem ever did backend I/O or not (128 MiB locked by an idle memfs on
+ * 2 CPUs). So the table starts empty (sparse: nothing pinned), and an entry
+ * registers the head of its payload at its first backend I/O: 64 KiB, or
+ * the next power of two that covers the I/O, growing (re-registered) when a
+ * larger one comes. memfs and nullfs never pin a page, and 4 KiB I/O at
+ * QD64 pins 64 KiB per entry, not 1 MiB. Under RLIMIT_MEMLOCK (non-root)
+ * the kernel may refuse: the entry's I/O then goes unregistered, which
+ * works the same, a little slower.
+ */
+#define FIXED_MIN	(64u << 10)
 
-	for (i = 0; i < t->nqueues; i++) {
-		t->queues[i]->fixed_index = -1u;
-		if (t->queues[i]->payloads_len > MAX_FIXED_BUF)
-			return;
-		iov[i] = (struct iovec){ t->queues[i]->payloads, t->queues[i]->payloads_len };
-	}
-	if (io_uring_register_buffers(&t->ring, iov, t->nqueues)) {
-		/* Without CAP_IPC_LOCK the memlock limit may refuse: plain I/O still works. */
-		furi_dbg("uring thread %u: no fixed buffers", t->index);
-		return;
-	}
+static void fixed_table_setup(struct uring_thread *t)
+{
+	unsigned i, j, n = 0;
+
+	t->fixed_ok = !io_uring_register_buffers_sparse(&t->ring, t->total);
+	if (!t->fixed_ok)
+		furi_dbg("uring thread %u: no fixed-buffer table", t->index);
 	for (i = 0; i < t->nqueues; i++)
-		t->queues[i]->fixed_index = i;
+		for (j = 0; j < t->u->depth; j++)
+			t->queues[i]->ents[j].buf_index = n++;
+}
+
+/* Whether op's buffer may be used as e's fixed buffer, registering enough of it first. */
+static bool fixed_buffer(struct uring_thread *t, struct uring_ent *e, const struct furi_io_op *op)
+{
+	size_t end = (size_t)((char *)op->buf + op->len - e->payload), len = FIXED_MIN;
+	struct iovec iov;
+	__u64 tag = 0;
+	int r;
+
+	if (!t->fixed_ok || e->fixed_refused || (char *)op->buf < e->payload ||
+	    end > t->u->payload_size)
+		return false;
+	if (end <= e->fixed_len)
+		return true;
+	while (len < end)
+		len <<= 1;
+	iov = (struct iovec){ e->payload, FURI_MIN(len, t->u->payload_size) };
+	r = io_uring_register_buffers_update_tag(&t->ring, e->buf_index, &iov, &tag, 1);
+	if (r != 1) {
+		e->fixed_refused = true;
+		furi_dbg("queue %u: entry payload not registered (%s): unregistered I/O for it",
+			 e->q->qid, strerror(-r));
+		return false;
+	}
+	e->fixed_len = iov.iov_len;
+	return true;
 }
 
 /* The newest first; each next one drops what an older kernel refuses. */
@@ -489,23 +530,21 @@ static void drain_wake_list(struct uring_thread *t)
 static void io_prep(struct uring_thread *t, struct uring_ent *e)
 {
 	const struct furi_io_op *op = &e->io;
-	struct uring_queue *q = e->q;
 	struct io_uring_sqe *sqe = get_sqe(t);
-	bool fixed = q->fixed_index != -1u && (char *)op->buf >= q->payloads &&
-		     (char *)op->buf + op->len <= q->payloads + q->payloads_len;
+	bool fixed = fixed_buffer(t, e, op);
 
 	switch (op->kind) {
 	case FURI_IO_READ:
 		if (fixed)
 			io_uring_prep_read_fixed(sqe, op->fd, op->buf, (unsigned)op->len, op->off,
-						 (int)q->fixed_index);
+						 (int)e->buf_index);
 		else
 			io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->len, op->off);
 		break;
 	case FURI_IO_WRITE:
 		if (fixed)
 			io_uring_prep_write_fixed(sqe, op->fd, op->buf, (unsigned)op->len, op->off,
-						  (int)q->fixed_index);
+						  (int)e->buf_index);
 		else
 			io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, op->off);
 		break;
@@ -818,7 +857,7 @@ static void *uring_thread_main(void *arg)
 		report(t, r);
 		return NULL;
 	}
-	register_fixed_buffers(t);
+	fixed_table_setup(t);
 	report(t, 0);
 
 	if (wait_phase(u, PHASE_PREPARE) != PHASE_REGISTER)
@@ -889,7 +928,6 @@ int furi_uring_prepare(struct furi_session *se, char *why, size_t whylen)
 		snprintf(name, sizeof(name), "queue%u", i);
 		q->qid = i;
 		q->thr = t;
-		q->fixed_index = -1u;
 		q->chan.ops = &uring_chan_ops;
 		q->chan.stats = furi_status_chan(se, name, FURI_CHAN_URING, (int)i);
 		furi_trace_chan(se, &q->chan);

@@ -330,6 +330,43 @@ if [ "$(nproc)" -ge 1 ]; then
 	fi
 fi
 
+# --- memory follows what a mount serves --------------------------------
+# Payload buffers are reserved, not touched; an entry pins the head of its
+# buffer only at its first backend I/O. Read from /proc, not furi's count:
+# an idle mount at the default 64 entries of 1 MiB a queue holds a few MiB
+# and pins nothing (it held queues x 64 MiB, all of it pinned); passthrough
+# at QD64 4 KiB pins 64 KiB per entry in use, not 1 MiB; memfs never pins.
+proc_kib() {	# PID FIELD
+	awk -v f="$2:" '$1 == f {print $2}' /proc/"$1"/status
+}
+mem_src=$(t_mkdir mem-src)
+for fs in memfs passthrough; do
+	m=$(t_mkdir "mem-$fs")
+	if [ $fs = memfs ]; then furi_mount memfs "$m" || continue
+	else furi_mount passthrough "$mem_src" "$m" || continue; fi
+	pid=$(furi_json_get "$m" pid)
+	buffers_kib=$(( $(furi_json_get "$m" buffer_bytes) / 1024 ))
+	assert_ge "memory/$fs-buffers-reserved-kib" $((ncpu * 64 * 1024)) "$buffers_kib"
+	assert_le "memory/$fs-idle-rss-kib" 16384 "$(proc_kib "$pid" VmRSS)"
+	assert_eq "memory/$fs-idle-pinned-kib" 0 "$(proc_kib "$pid" VmPin)"
+	if command -v fio >/dev/null; then
+		fio --name=mem --filename="$m/f" --ioengine=io_uring --rw=randrw --bs=4k --direct=1 \
+			--iodepth=64 --size=16M --verify=crc32c --verify_fatal=1 --verify_state_save=0 \
+			--output-format=json >"$T_DIR/fio-mem-$fs.json" 2>&1
+		assert_eq "memory/$fs-qd64-verified" 0 $?
+		pinned=$(proc_kib "$pid" VmPin)
+		if [ $fs = memfs ]; then
+			assert_eq memory/memfs-qd64-pinned-kib 0 "$pinned"
+		else
+			# 64 KiB for each entry that ran backend I/O: at most all of them.
+			assert_le memory/passthrough-qd64-pinned-kib $((ncpu * 64 * 64)) "$pinned"
+			assert_ge memory/passthrough-qd64-pinned-some 64 "$pinned"
+			assert_cmd memory/passthrough-mirror-equals-source cmp "$mem_src/f" "$m/f"
+		fi
+	fi
+	furi_umount "$m"
+done
+
 # --- -o max_readahead above the kernel's 128 KiB reaches the mount's bdi ---
 m=$(t_mkdir readahead)
 if furi_mount memfs "$m" -o "max_readahead=1M"; then
