@@ -259,13 +259,29 @@ static int load_threads(const struct snapshot *s)
 	return furi_server_threads(s->st->pid, threads, MAX_THREADS);
 }
 
+/* The server's resident and pinned memory in bytes, as the kernel counts them (-1: unknown). */
+static void server_memory(const struct snapshot *s, long long *resident, long long *pinned)
+{
+	char path[64], val[64];
+
+	*resident = *pinned = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", s->st->pid);
+	if (!furi_proc_status_field(path, "VmRSS", val, sizeof(val)))
+		*resident = strtoll(val, NULL, 10) * 1024;
+	if (!furi_proc_status_field(path, "VmPin", val, sizeof(val)))
+		*pinned = strtoll(val, NULL, 10) * 1024;
+}
+
 static void print_json(const struct snapshot *s)
 {
 	const struct furi_status *st = s->st;
 	unsigned i, j, n = nchan(s);
 	uint64_t by_kind[3] = { 0, 0, 0 };
+	long long resident, pinned;
 	bool first;
 	int nt;
+
+	server_memory(s, &resident, &pinned);
 
 	for (i = 0; i < n; i++) {
 		struct furi_chan_stats c;
@@ -285,11 +301,13 @@ static void print_json(const struct snapshot *s)
 	json_string(stdout, st->fallback_reason);
 	printf(", \"proto\": \"%u.%u\", \"queues\": %u, \"threads\": %u, \"legacy_threads\": %u,"
 	       " \"depth\": %u, \"payload_bytes\": %llu, \"buffer_bytes\": %llu,"
+	       " \"resident_bytes\": %lld, \"pinned_bytes\": %lld,"
 	       " \"max_write\": %u, \"max_pages\": %u, \"max_background\": %u,"
 	       " \"congestion_threshold\": %u, \"init_flags\": %llu,",
 	       st->proto_major, st->proto_minor, st->queues,
 	       st->uring ? st->uring_threads : st->legacy_threads, st->legacy_threads, st->depth,
 	       (unsigned long long)st->payload_bytes, (unsigned long long)st->buffer_bytes,
+	       resident, pinned,
 	       st->max_write, st->max_pages, st->max_background, st->congestion_threshold,
 	       (unsigned long long)st->want);
 	printf(" \"server_threads\": [");
@@ -366,8 +384,18 @@ static void print_human(const struct snapshot *s)
 	printf("transport: %s\n", st->transport_line);
 	human_bytes(a, sizeof(a), st->max_write);
 	human_bytes(b, sizeof(b), st->buffer_bytes);
-	printf("max_write %s, max_background %u, congestion_threshold %u, buffers %s\n", a,
+	printf("max_write %s, max_background %u, congestion_threshold %u, buffers up to %s\n", a,
 	       st->max_background, st->congestion_threshold, b);
+	{
+		long long resident, pinned;
+
+		server_memory(s, &resident, &pinned);
+		if (resident >= 0 && pinned >= 0) {
+			human_bytes(a, sizeof(a), (uint64_t)resident);
+			human_bytes(b, sizeof(b), (uint64_t)pinned);
+			printf("server memory: %s resident, %s pinned\n", a, b);
+		}
+	}
 	printf("\n%-10s %-9s %4s %11s %9s %7s %10s %10s %8s %8s\n", "channel", "transport", "cpu",
 	       "requests", "in-flight", "errors", "in", "out", "p50 us", "p99 us");
 	for (i = 0; i < n; i++) {

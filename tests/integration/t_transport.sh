@@ -349,6 +349,8 @@ for fs in memfs passthrough; do
 	assert_ge "memory/$fs-buffers-reserved-kib" $((ncpu * 64 * 1024)) "$buffers_kib"
 	assert_le "memory/$fs-idle-rss-kib" 16384 "$(proc_kib "$pid" VmRSS)"
 	assert_eq "memory/$fs-idle-pinned-kib" 0 "$(proc_kib "$pid" VmPin)"
+	assert_eq "memory/$fs-status-shows-pinned" 0 "$(furi_json_get "$m" pinned_bytes)"
+	assert_ge "memory/$fs-status-shows-resident" 1 "$(furi_json_get "$m" resident_bytes)"
 	if command -v fio >/dev/null; then
 		fio --name=mem --filename="$m/f" --ioengine=io_uring --rw=randrw --bs=4k --direct=1 \
 			--iodepth=64 --size=16M --verify=crc32c --verify_fatal=1 --verify_state_save=0 \
