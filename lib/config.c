@@ -18,6 +18,7 @@
  */
 #define DEFAULT_MAX_WRITE	(1u << 20)
 #define DEFAULT_QUEUE_DEPTH	64
+#define DEFAULT_QUEUE_START	4	/* grows while all are busy: doc in transport_uring.c */
 #define DEFAULT_LEGACY_THREADS	0	/* 0: one per possible CPU, at least 2 */
 /*
  * A disk completion ~100 us away is cheaper to poll for than to sleep on:
@@ -33,6 +34,7 @@ void furi_config_init(struct furi_config *cfg)
 	cfg->max_write = DEFAULT_MAX_WRITE;
 	cfg->transport = FURI_TRANSPORT_AUTO;
 	cfg->queue_depth = DEFAULT_QUEUE_DEPTH;
+	cfg->queue_start = DEFAULT_QUEUE_START;
 	cfg->legacy_threads = DEFAULT_LEGACY_THREADS;
 	cfg->io_spin_us = DEFAULT_IO_SPIN_US;
 }
@@ -255,6 +257,8 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 		return set_uint(&cfg->congestion_threshold, key, val, 1, 65535, err, errlen);
 	if (!strcmp(key, "queue_depth"))
 		return set_uint(&cfg->queue_depth, key, val, 1, 4096, err, errlen);
+	if (!strcmp(key, "queue_start"))
+		return set_uint(&cfg->queue_start, key, val, 1, 4096, err, errlen);
 	if (!strcmp(key, "uring_threads"))
 		return set_uint(&cfg->uring_threads, key, val, 1, 4096, err, errlen);
 	if (!strcmp(key, "threads"))
@@ -312,9 +316,12 @@ const char *furi_config_help(void)
 "                          auto (default): io_uring when the kernel offers it and\n"
 "                          every queue registers, else /dev/fuse with the reason\n"
 "                          printed; uring: io_uring or fail; legacy: /dev/fuse only\n"
-"  -o queue_depth=N        io_uring entries per queue (default 64). The kernel routes\n"
-"                          all requests of a CPU to that CPU's queue, so one client at\n"
-"                          queue depth N needs N entries\n"
+"  -o queue_depth=N        io_uring entries per queue at most (default 64). The kernel\n"
+"                          routes all requests of a CPU to that CPU's queue, so one\n"
+"                          client at queue depth N needs N entries\n"
+"  -o queue_start=N        entries a queue starts with (default 4); while all of a\n"
+"                          queue's entries are busy it registers as many again, up\n"
+"                          to queue_depth (queue_start=queue_depth: fixed depth)\n"
 "  -o uring_threads=N      serve the per-CPU queues with N threads (default: one\n"
 "                          pinned thread per queue)\n"
 "  -o threads=N            /dev/fuse worker threads (default: one per CPU, at least 2)\n"

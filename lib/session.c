@@ -119,8 +119,9 @@ static void describe_transport(struct furi_session *se)
 	human_size(total, sizeof(total), st ? st->buffer_bytes : 0);
 	if (se->uring_active)
 		snprintf(se->transport_line, sizeof(se->transport_line),
-			 "io_uring: %u queues x %u entries on %u threads, %s per entry, buffers up to %s (touched as requests need them)",
-			 st->queues, st->depth, st->uring_threads, payload, total);
+			 "io_uring: %u queues x %u-%u entries on %u threads, %s per entry, buffers up to %s (touched as requests need them)",
+			 st->queues, st->depth_start,
+			 st->depth, st->uring_threads, payload, total);
 	else
 		snprintf(se->transport_line, sizeof(se->transport_line),
 			 "/dev/fuse: %u threads; io_uring not used: %s",

@@ -38,6 +38,9 @@ struct furi_chan_stats {
 	uint64_t bytes_in;		/* request bytes, headers included */
 	uint64_t bytes_out;		/* reply bytes, headers included */
 	uint64_t malformed;		/* requests rejected by the decoder */
+	uint32_t entries;		/* io_uring entries registered (it grows on demand) */
+	uint32_t peak_in_use;		/* most entries holding requests at once */
+	uint64_t growths;		/* times the queue registered more entries */
 	uint64_t sched_backoffs;	/* times its thread's guard withdrew the concessions
 					 * (SCHED_IDLE, moving away, polling) beside other work */
 	uint64_t ops[FURI_OPCODE_MAX];	/* requests by opcode */
@@ -62,7 +65,8 @@ struct furi_status {
 	uint32_t uring;			/* 1 when io_uring queues serve requests */
 	uint32_t queues;		/* io_uring queues (possible CPUs), 0 if none */
 	uint32_t uring_threads;
-	uint32_t depth;			/* entries per queue */
+	uint32_t depth;			/* entries per queue, at most */
+	uint32_t depth_start;		/* entries each queue starts with */
 	uint32_t legacy_threads;	/* /dev/fuse workers */
 	uint32_t max_write;
 	uint32_t max_pages;

@@ -85,7 +85,12 @@ struct uring_queue {
 	struct fuse_uring_req_header *hdrs;
 	char *payloads;
 	size_t hdrs_len, payloads_len;
-	unsigned registered;			/* entries the kernel holds */
+	unsigned registered;			/* entries given to the kernel (REGISTER sent) */
+	unsigned in_use;			/* of those, out of the kernel's hands: holding a
+						 * request, or its commit not yet submitted */
+	unsigned committing;			/* commits queued since the last submit */
+	unsigned refused;			/* of those, refused by the kernel */
+	bool growth_stopped;			/* a REGISTER failed: stay as it is */
 };
 
 struct uring_thread {
@@ -121,6 +126,7 @@ enum uring_phase { PHASE_PREPARE, PHASE_REGISTER, PHASE_ABORT };
 struct furi_uring {
 	struct furi_session *se;
 	unsigned nqueues, nthreads, depth;
+	unsigned start;				/* entries each queue registers first */
 	size_t payload_size;
 	struct uring_queue *queues;
 	struct uring_thread *threads;
@@ -375,6 +381,17 @@ static void explain_setup_error(struct uring_thread *t, int r)
 
 /* ------------------------------------------------------------ submission */
 
+/* The commits queued so far are with the kernel now: their entries are free again. */
+static void commits_submitted(struct uring_thread *t)
+{
+	unsigned i;
+
+	for (i = 0; i < t->nqueues; i++) {
+		t->queues[i]->in_use -= t->queues[i]->committing;
+		t->queues[i]->committing = 0;
+	}
+}
+
 static struct io_uring_sqe *get_sqe(struct uring_thread *t)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
@@ -382,6 +399,7 @@ static struct io_uring_sqe *get_sqe(struct uring_thread *t)
 	while (!sqe) {
 		/* Full: push what is queued and take another. */
 		io_uring_submit(&t->ring);
+		commits_submitted(t);
 		sqe = io_uring_get_sqe(&t->ring);
 	}
 	return sqe;
@@ -409,6 +427,7 @@ static void prep_fuse_cmd(struct uring_thread *t, struct uring_ent *e, uint32_t 
 		e->registering = true;
 	} else {
 		cr->commit_id = e->req.unique;
+		e->q->committing++;
 	}
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | TAG_CMD);
 }
@@ -611,6 +630,34 @@ static void serve_request(struct uring_ent *e)
 	furi_dispatch(&e->req, &ih, e->hdr->op_in, arg_len, e->payload, payload_sz);
 }
 
+/*
+ * Why queues grow: the kernel makes a queue per possible CPU, and a mount
+ * whose every queue had queue_depth entries from the start paid for depth on
+ * every CPU, used or not. A queue starts with queue_start entries and, when
+ * a request arrives on its last free one, registers as many again (up to
+ * queue_depth): one client going to QD64 doubles 4 -> 8 -> ... -> 64 within
+ * its first few round trips. The kernel gives a new entry the next request
+ * that arrives (requests already waiting go to entries as they commit), so
+ * nothing waits for growth that would not have waited anyway.
+ */
+static void register_entry(struct uring_thread *t, struct uring_queue *q)
+{
+	struct uring_ent *e = &q->ents[q->registered++];
+
+	t->live++;
+	prep_fuse_cmd(t, e, FUSE_IO_URING_CMD_REGISTER);
+	q->chan.stats->entries = q->registered;
+}
+
+static void grow(struct uring_thread *t, struct uring_queue *q)
+{
+	unsigned n = FURI_MIN(q->registered, t->u->depth - q->registered);
+
+	while (n--)
+		register_entry(t, q);
+	q->chan.stats->growths++;
+}
+
 static void entry_dead(struct uring_thread *t, struct uring_ent *e)
 {
 	if (e->dead)
@@ -625,6 +672,14 @@ static void handle_cmd_cqe(struct uring_thread *t, struct uring_ent *e, int res)
 
 	e->registering = false;
 	if (furi_likely(res == 0)) {
+		struct uring_queue *q = e->q;
+
+		if (++q->in_use > q->chan.stats->peak_in_use)
+			q->chan.stats->peak_in_use = q->in_use;
+		if (furi_unlikely(q->in_use == q->registered) && q->registered < t->u->depth &&
+		    !q->growth_stopped && !atomic_load_explicit(&t->u->se->stopping,
+								 memory_order_relaxed))
+			grow(t, q);
 		serve_request(e);
 		return;
 	}
@@ -659,7 +714,9 @@ static void handle_cmd_cqe(struct uring_thread *t, struct uring_ent *e, int res)
 		break;
 	}
 	if (was_registering) {
-		e->q->registered--;
+		/* Counted apart: the entries after it may be registered already. */
+		e->q->refused++;
+		e->q->growth_stopped = true;
 		if (!t->result) {
 			t->result = res;
 			snprintf(t->why, sizeof(t->why),
@@ -775,6 +832,7 @@ static void serve_loop(struct uring_thread *t)
 			/* The ring's events between slices: see COMMIT_SLICE. */
 			queue_commit_slice(t);
 			io_uring_submit_and_get_events(&t->ring);
+			commits_submitted(t);
 			if (reap(t))
 				t->spin_ok = true;
 			continue;	/* the same turn, until every reply is out */
@@ -787,11 +845,13 @@ static void serve_loop(struct uring_thread *t)
 		 */
 		if (spin_us) {
 			io_uring_submit(&t->ring);
+			commits_submitted(t);
 			if (!spin_for_work(t, spin_us))
 				io_uring_submit_and_wait(&t->ring, 1);
 		} else {
 			io_uring_submit_and_wait(&t->ring, 1);
 		}
+		commits_submitted(t);
 		n = reap(t);
 		if (n)
 			t->spin_ok = true;
@@ -806,7 +866,7 @@ static void serve_loop(struct uring_thread *t)
 		furi_session_ended(se);
 }
 
-/* Send every REGISTER and learn at once which ones the kernel refused. */
+/* Send the first REGISTERs and learn at once which ones the kernel refused. */
 static void register_entries(struct uring_thread *t)
 {
 	struct furi_uring *u = t->u;
@@ -816,16 +876,12 @@ static void register_entries(struct uring_thread *t)
 	for (i = 0; i < t->nqueues; i++) {
 		struct uring_queue *q = t->queues[i];
 		/* The fault hook sends one bad REGISTER and nothing else for its queue. */
-		unsigned n = (int)q->qid == u->fault_qid ? 1 : u->depth;
+		unsigned n = (int)q->qid == u->fault_qid ? 1 : u->start;
 
-		for (j = 0; j < u->depth; j++) {
-			if (j < n) {
-				prep_fuse_cmd(t, &q->ents[j], FUSE_IO_URING_CMD_REGISTER);
-				q->registered++;
-			} else {
-				entry_dead(t, &q->ents[j]);
-			}
-		}
+		if (n == 1 && (int)q->qid == u->fault_qid)
+			q->growth_stopped = true;
+		for (j = 0; j < n; j++)
+			register_entry(t, q);
 	}
 	arm_wake(t);
 	/* REGISTER failures complete inline, so they are visible right after submit. */
@@ -896,6 +952,7 @@ int furi_uring_prepare(struct furi_session *se, char *why, size_t whylen)
 					 : u->nqueues;
 	u->nthreads = nthreads;
 	u->depth = se->cfg.queue_depth;
+	u->start = FURI_MIN(FURI_MAX(se->cfg.queue_start, 1u), u->depth);
 	u->payload_size = se->payload_size;
 	u->fault_qid = fault_qid_from_env();
 	u->can_leave_sched_idle = uring_sched_can_leave_idle();
@@ -941,7 +998,6 @@ int furi_uring_prepare(struct furi_session *se, char *why, size_t whylen)
 	for (i = 0; i < nthreads; i++) {
 		struct uring_thread *t = &u->threads[i];
 
-		t->live = t->total;
 		r = pthread_create(&t->thread, NULL, uring_thread_main, t);
 		if (r) {
 			u->nthreads = i;	/* only these report */
@@ -965,6 +1021,7 @@ int furi_uring_prepare(struct furi_session *se, char *why, size_t whylen)
 	se->status->queues = u->nqueues;
 	se->status->uring_threads = nthreads;
 	se->status->depth = u->depth;
+	se->status->depth_start = u->start;
 	se->status->payload_bytes = u->payload_size;
 	for (i = 0; i < u->nqueues; i++)
 		se->status->buffer_bytes += u->queues[i].payloads_len + u->queues[i].hdrs_len;
@@ -986,7 +1043,7 @@ int furi_uring_start(struct furi_session *se, char *why, size_t whylen)
 		}
 	}
 	for (i = 0; i < u->nqueues; i++)
-		if (u->queues[i].registered == 0)
+		if (u->queues[i].registered == u->queues[i].refused)
 			empty_queues++;
 	if (!r)
 		return 0;
@@ -1049,6 +1106,7 @@ void furi_uring_free(struct furi_session *se)
 		se->status->queues = 0;
 		se->status->uring_threads = 0;
 		se->status->depth = 0;
+		se->status->depth_start = 0;
 		se->status->payload_bytes = 0;
 		for (i = 0; i < u->nqueues; i++)
 			se->status->buffer_bytes -= u->queues[i].payloads_len + u->queues[i].hdrs_len;

@@ -300,12 +300,13 @@ static void print_json(const struct snapshot *s)
 	printf(", \"fallback_reason\": ");
 	json_string(stdout, st->fallback_reason);
 	printf(", \"proto\": \"%u.%u\", \"queues\": %u, \"threads\": %u, \"legacy_threads\": %u,"
-	       " \"depth\": %u, \"payload_bytes\": %llu, \"buffer_bytes\": %llu,"
+	       " \"depth\": %u, \"depth_start\": %u, \"payload_bytes\": %llu, \"buffer_bytes\": %llu,"
 	       " \"resident_bytes\": %lld, \"pinned_bytes\": %lld,"
 	       " \"max_write\": %u, \"max_pages\": %u, \"max_background\": %u,"
 	       " \"congestion_threshold\": %u, \"init_flags\": %llu,",
 	       st->proto_major, st->proto_minor, st->queues,
 	       st->uring ? st->uring_threads : st->legacy_threads, st->legacy_threads, st->depth,
+	       st->depth_start,
 	       (unsigned long long)st->payload_bytes, (unsigned long long)st->buffer_bytes,
 	       resident, pinned,
 	       st->max_write, st->max_pages, st->max_background, st->congestion_threshold,
@@ -334,12 +335,14 @@ static void print_json(const struct snapshot *s)
 		json_string(stdout, c.name);
 		printf(", \"transport\": \"%s\", \"cpu\": %d, \"requests\": %llu, \"replies\": %llu,"
 		       " \"bytes_in\": %llu, \"bytes_out\": %llu, \"errors\": %llu,"
-		       " \"malformed\": %llu, \"sched_backoffs\": %llu, \"in_flight\": %lld,"
+		       " \"malformed\": %llu, \"sched_backoffs\": %llu, \"entries\": %u,"
+		       " \"peak_in_use\": %u, \"growths\": %llu, \"in_flight\": %lld,"
 		       " \"ops\": {",
 		       kind_name(c.kind), c.cpu, (unsigned long long)c.received,
 		       (unsigned long long)c.replied, (unsigned long long)c.bytes_in,
 		       (unsigned long long)c.bytes_out, (unsigned long long)c.errors,
 		       (unsigned long long)c.malformed, (unsigned long long)c.sched_backoffs,
+		       c.entries, c.peak_in_use, (unsigned long long)c.growths,
 		       (long long)(c.received - c.replied));
 		first = true;
 		for (j = 0; j < FURI_OPCODE_MAX; j++) {
@@ -425,6 +428,18 @@ static void print_human(const struct snapshot *s)
 			printf("%-12s %8d %-7s %-8s %s\n", threads[i].name, threads[i].tid,
 			       furi_sched_policy_name(threads[i].policy), threads[i].cpus,
 			       threads[i].io);
+	}
+	if (st->queues) {
+		printf("\nio_uring entries (registered, most in use at once, growths of %u max):\n",
+		       st->depth);
+		for (i = 0; i < n; i++) {
+			struct furi_chan_stats c;
+
+			read_chan(&st->chan[i], &c);
+			if (c.kind == FURI_CHAN_URING)
+				printf("  %-8s %4u %4u %4llu\n", c.name, c.entries, c.peak_in_use,
+				       (unsigned long long)c.growths);
+		}
 	}
 	if (backoffs)
 		printf("\nother work kept queue threads waiting for a CPU: SCHED_IDLE, moving and\n"

@@ -589,7 +589,9 @@ struct furi_config {
 	bool writeback_cache;
 	/* transport */
 	enum furi_transport transport;
-	unsigned queue_depth;		/* io_uring entries per queue */
+	unsigned queue_depth;		/* io_uring entries per queue, at most */
+	unsigned queue_start;		/* entries a queue starts with (default 4); it
+					 * registers more (doubling) while all are busy */
 	unsigned uring_threads;		/* 0: one pinned thread per queue */
 	unsigned legacy_threads;	/* /dev/fuse workers when legacy serves requests */
 	unsigned spin_us;		/* busy-poll this long for the next request; 0 = off */

@@ -330,6 +330,41 @@ if [ "$(nproc)" -ge 1 ]; then
 	fi
 fi
 
+# --- queues grow on demand ----------------------------------------------
+# A queue starts with queue_start entries (default 4) and registers as many
+# again while all of its entries are out of the kernel's hands, up to
+# queue_depth. One client at QD64 on CPU 0: queue 0 grows (from the server's
+# own counters in furi status) and every block written is read back right;
+# queue_depth=8 stops it at 8; queue_start=queue_depth is today's fixed depth.
+queue0_json() {	# MNT
+	furi_status_json "$1" | jq -c '.channels[] | select(.name == "queue0")'
+}
+if command -v fio >/dev/null; then
+	for variant in "grow:" "max8:queue_depth=8" "fixed:queue_start=64"; do
+		name=${variant%%:*} opts=${variant#*:}
+		m=$(t_mkdir "grow-$name")
+		furi_mount memfs "$m" -o "transport=uring${opts:+,$opts}" || continue
+		assert_eq "grow/$name-starts-with" "$(furi_json_get "$m" depth_start)" \
+			"$(jq .entries <<<"$(queue0_json "$m")")"
+		taskset -c 0 fio --name=grow --filename="$m/f" --ioengine=io_uring --rw=randwrite \
+			--bs=4k --direct=1 --iodepth=64 --size=16M --verify=crc32c --verify_fatal=1 \
+			--verify_state_save=0 --output-format=json >"$T_DIR/fio-grow-$name.json" 2>&1
+		assert_eq "grow/$name-verified" 0 $?
+		q0=$(queue0_json "$m")
+		case $name in
+		grow)	assert_ge grow/grew 1 "$(jq .growths <<<"$q0")"
+			assert_ge grow/entries-above-start 5 "$(jq .entries <<<"$q0")"
+			assert_le grow/entries-at-most-depth 64 "$(jq .entries <<<"$q0")"
+			assert_ge grow/peak-seen 2 "$(jq .peak_in_use <<<"$q0")" ;;
+		max8)	assert_eq grow/max8-stops-at-depth 8 "$(jq .entries <<<"$q0")" ;;
+		fixed)	assert_eq grow/fixed-never-grows 0 "$(jq .growths <<<"$q0")"
+			assert_eq grow/fixed-entries 64 "$(jq .entries <<<"$q0")" ;;
+		esac
+		assert_eq "grow/$name-transport" io_uring "$(furi_transport "$m")"
+		furi_umount "$m"
+	done
+fi
+
 # --- memory follows what a mount serves --------------------------------
 # Payload buffers are reserved, not touched; an entry pins the head of its
 # buffer only at its first backend I/O. Read from /proc, not furi's count:
