@@ -310,6 +310,35 @@ int bench_proc_cpu_precise(pid_t pid, double *seconds, int *nthreads)
 	return 0;
 }
 
+int bench_proc_threads(pid_t pid, const char *comm_prefix, int *matching)
+{
+	char path[64], file[128], *buf;
+	struct dirent *de;
+	size_t plen = strlen(comm_prefix);
+	int n = 0, m = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		bench_str(file, sizeof(file), "%s/%s/comm", path, de->d_name);
+		if (bench_read_file(file, &buf, NULL))
+			continue;	/* the thread just exited */
+		n++;
+		m += !strncmp(buf, comm_prefix, plen);
+		free(buf);
+	}
+	closedir(d);
+	if (!n)
+		return -ESRCH;
+	*matching = m;
+	return n;
+}
+
 int bench_proc_rss_kb(pid_t pid, double *kb)
 {
 	char path[64], *buf, *p;

@@ -115,6 +115,9 @@ static struct bench_run *make_run(void)
 	snprintf(run->machine.load_start, sizeof(run->machine.load_start), "0.10 0.20 0.30");
 	snprintf(run->machine.load_end, sizeof(run->machine.load_end), "0.40 0.50 0.60");
 	run->rounds = 3;
+	run->nloads = 1;
+	run->loads[0] = BENCH_LOAD_IDLE;
+	run->load_procs = 2;
 	run->nvariants = 3;
 	variant(run, V_NATIVE, "native (tmpfs)", "", BENCH_NATIVE);
 	variant(run, V_URING, "memfs io_uring", "memfs", BENCH_URING);
@@ -125,6 +128,7 @@ static struct bench_run *make_run(void)
 	run->g[0].v[BENCH_URING] = V_URING;
 	run->g[0].v[BENCH_LEGACY] = V_LEGACY;
 	run->g[0].v[BENCH_PASSTHROUGH] = -1;
+	run->g[0].v[BENCH_LIBFUSE_URING] = -1;
 
 	run->nsuites = 1;
 	snprintf(s->name, sizeof(s->name), "transport");
@@ -147,15 +151,15 @@ static struct bench_run *make_run(void)
 	c->per_io = true;
 	c->accept = BENCH_ACCEPT_4K;
 	snprintf(c->cmd, sizeof(c->cmd), "fio --name=randread-4k-qd1 ...");
-	sample_from(&c->s[V_NATIVE][0], "fio-randread-4k-qd1-native.json");
-	sample_from(&c->s[V_URING][0], "fio-randread-4k-qd1-uring.json");
-	sample_from(&c->s[V_LEGACY][0], "fio-randread-4k-qd1-devfuse.json");
-	c->s[V_URING][0].requests = 5105;	/* 5005 I/Os: 1.02 requests per I/O */
-	c->s[V_URING][0].cpu_s = 0.015;		/* 2.94 us per request */
-	c->s[V_URING][0].window_s = 0.26;
-	c->s[V_LEGACY][0].requests = 1091;
-	c->s[V_LEGACY][0].cpu_s = 0.0109;	/* 9.99 us per request */
-	c->s[V_LEGACY][0].window_s = 0.25;
+	sample_from(&c->s[0][V_NATIVE][0], "fio-randread-4k-qd1-native.json");
+	sample_from(&c->s[0][V_URING][0], "fio-randread-4k-qd1-uring.json");
+	sample_from(&c->s[0][V_LEGACY][0], "fio-randread-4k-qd1-devfuse.json");
+	c->s[0][V_URING][0].requests = 5105;	/* 5005 I/Os: 1.02 requests per I/O */
+	c->s[0][V_URING][0].cpu_s = 0.015;		/* 2.94 us per request */
+	c->s[0][V_URING][0].window_s = 0.26;
+	c->s[0][V_LEGACY][0].requests = 1091;
+	c->s[0][V_LEGACY][0].cpu_s = 0.0109;	/* 9.99 us per request */
+	c->s[0][V_LEGACY][0].window_s = 0.25;
 
 	/* Cell 1: 70/30 randrw, read and write rows; /dev/fuse at half the recorded rates. */
 	c = &s->cells[1];
@@ -169,11 +173,11 @@ static struct bench_run *make_run(void)
 	c->rows[1].dir = BENCH_WRITE;
 	c->rows[1].unit = BENCH_MIBS;
 	snprintf(c->rows[1].suffix, sizeof(c->rows[1].suffix), " write");
-	sample_from(&c->s[V_URING][0], "fio-randrw-j4-qd64-uring.json");
-	c->s[V_LEGACY][0] = c->s[V_URING][0];
+	sample_from(&c->s[0][V_URING][0], "fio-randrw-j4-qd64-uring.json");
+	c->s[0][V_LEGACY][0] = c->s[0][V_URING][0];
 	for (r = 0; r < 2; r++) {
-		c->s[V_LEGACY][0].rw[r].mibs /= 2;
-		c->s[V_LEGACY][0].rw[r].iops /= 2;
+		c->s[0][V_LEGACY][0].rw[r].mibs /= 2;
+		c->s[0][V_LEGACY][0].rw[r].iops /= 2;
 	}
 
 	/* Cell 2: forced GETATTR, three rounds with spread. */
@@ -185,14 +189,14 @@ static struct bench_run *make_run(void)
 	c->rows[0].dir = BENCH_READ;
 	c->rows[0].unit = BENCH_OPS;
 	c->accept = BENCH_ACCEPT_GETATTR;
-	meta_sample(&c->s[V_URING][0], 100);
-	meta_sample(&c->s[V_URING][1], 300);
-	meta_sample(&c->s[V_URING][2], 200);
-	meta_sample(&c->s[V_LEGACY][0], 150);
-	meta_sample(&c->s[V_LEGACY][1], 50);
-	meta_sample(&c->s[V_LEGACY][2], 100);
-	c->s[V_NATIVE][0].state = BENCH_FAILED;
-	snprintf(c->s[V_NATIVE][0].err, sizeof(c->s[V_NATIVE][0].err), "recorded failure");
+	meta_sample(&c->s[0][V_URING][0], 100);
+	meta_sample(&c->s[0][V_URING][1], 300);
+	meta_sample(&c->s[0][V_URING][2], 200);
+	meta_sample(&c->s[0][V_LEGACY][0], 150);
+	meta_sample(&c->s[0][V_LEGACY][1], 50);
+	meta_sample(&c->s[0][V_LEGACY][2], 100);
+	c->s[0][V_NATIVE][0].state = BENCH_FAILED;
+	snprintf(c->s[0][V_NATIVE][0].err, sizeof(c->s[0][V_NATIVE][0].err), "recorded failure");
 	return run;
 }
 
@@ -249,9 +253,9 @@ static void test_stats(const struct bench_run *run)
 	st = bench_cell_stat(c, V_NATIVE, run->rounds, &c->rows[0], BENCH_VALUE);
 	CHECK(st.n == 0);	/* failed and missing rounds do not count */
 	c = &s->cells[0];
-	CHECK(fabs(bench_sample_get(&c->s[V_URING][0], &c->rows[0], BENCH_REQ_PER_IO) - 1.01998) < 1e-4);
-	CHECK(fabs(bench_sample_get(&c->s[V_URING][0], &c->rows[0], BENCH_CPU_PER_REQ) - 2.93830) < 1e-4);
-	CHECK(isnan(bench_sample_get(&c->s[V_NATIVE][0], &c->rows[0], BENCH_CPU_PER_REQ)));
+	CHECK(fabs(bench_sample_get(&c->s[0][V_URING][0], &c->rows[0], BENCH_REQ_PER_IO) - 1.01998) < 1e-4);
+	CHECK(fabs(bench_sample_get(&c->s[0][V_URING][0], &c->rows[0], BENCH_CPU_PER_REQ) - 2.93830) < 1e-4);
+	CHECK(isnan(bench_sample_get(&c->s[0][V_NATIVE][0], &c->rows[0], BENCH_CPU_PER_REQ)));
 	/* Geometric mean of io_uring ÷ /dev/fuse: 4.4464, 2, 2, 2. */
 	gm = bench_suite_gain(run, s, 0, BENCH_URING, BENCH_LEGACY, &n, &lo, &hi);
 	CHECK(n == 4 && fabs(gm - 2.44216) < 1e-4 && lo == 2 && fabs(hi - 4.44638) < 1e-4);
@@ -329,7 +333,7 @@ static void test_tsv_and_plots(const struct bench_run *run)
 	for (p = text; *p; p++)
 		lines += *p == '\n';
 	CHECK(lines == 1 + 3 + 2 + 7);	/* header; cell 0: 3; cell 1: 2; cell 2: 6 + 1 failed */
-	CHECK(strstr(text, "transport\trandread-4k-qd1\tmemfs io_uring\t1\tok\t75.195\t19250.0\t45.44\t468.99") != NULL);
+	CHECK(strstr(text, "transport\trandread-4k-qd1\tmemfs io_uring\tidle\t1\tok\t75.195\t19250.0\t45.44\t468.99") != NULL);
 	CHECK(strstr(text, "\tfailed\t") != NULL);
 	free(text);
 
