@@ -4,7 +4,9 @@
  * bench/stats.c) on samples read from RECORDED fio output
  * (tests/unit/data/): table cells, medians with spread, io_uring ÷ /dev/fuse
  * and FUSE ÷ native ratios, CPU per request, requests per I/O, a fallen-back
- * io_uring mount, the acceptance table, the TSV and the gnuplot files.
+ * io_uring mount, the acceptance table, the TSV and the gnuplot files; then
+ * with a libfuse peer and a nice19 load: the peer's columns, CPU per I/O,
+ * the tables per load, what each variant keeps under load.
  * Only the arithmetic on fixed inputs is checked; nothing here measures.
  */
 #ifndef _GNU_SOURCE
@@ -38,7 +40,7 @@ static void expect_not_in(const char *text, const char *needle)
 	}
 }
 
-enum { V_NATIVE, V_URING, V_LEGACY };
+enum { V_NATIVE, V_URING, V_LEGACY, V_LIBFUSE };
 
 static void sample_from(struct bench_sample *s, const char *file)
 {
@@ -362,6 +364,102 @@ static void test_tsv_and_plots(const struct bench_run *run)
 	CHECK(system(path) == 0);
 }
 
+/* Scale every throughput of a sample (both directions) by f. */
+static void scale(struct bench_sample *s, double f)
+{
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		s->rw[d].mibs *= f;
+		s->rw[d].iops *= f;
+	}
+}
+
+/*
+ * The run again with libfuse's memfs_ll as a peer and a nice19 load beside
+ * idle: the columns and ratios of the peer, CPU per I/O where there are no
+ * request counters, the tables per load, what each variant keeps under
+ * load (bold below 0.80x), the summary per load, the TSV's load column.
+ */
+static void test_loads_and_peer(struct bench_run *run)
+{
+	struct bench_suite *s = &run->s[0];
+	struct bench_cell *c = &s->cells[0];
+	char *md, *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	double gm, lo, hi;
+	int n, i, v;
+
+	run->nvariants = 4;
+	variant(run, V_LIBFUSE, "memfs libfuse io_uring", "memfs", BENCH_LIBFUSE_URING);
+	run->g[0].v[BENCH_LIBFUSE_URING] = V_LIBFUSE;
+	mounted(s, V_LIBFUSE, "io_uring", 3333);
+	s->m[V_LIBFUSE].depth = 0;
+	s->m[V_LIBFUSE].threads = 4;
+	snprintf(s->m[V_LIBFUSE].transport_line, sizeof(s->m[V_LIBFUSE].transport_line),
+		 "libfuse says io_uring=on, 2 fuse-ring-* threads");
+	/* libfuse at half furi's io_uring rate, 9.99 us of CPU per I/O, no request counts. */
+	c->s[0][V_LIBFUSE][0] = c->s[0][V_URING][0];
+	scale(&c->s[0][V_LIBFUSE][0], 0.5);
+	c->s[0][V_LIBFUSE][0].requests = -1;
+	c->s[0][V_LIBFUSE][0].cpu_s = 0.05;
+	/* Under nice19: io_uring keeps half, /dev/fuse 0.9, libfuse all; GETATTR runs too. */
+	run->nloads = 2;
+	run->loads[1] = BENCH_LOAD_NICE19;
+	for (v = V_NATIVE; v <= V_LIBFUSE; v++)
+		c->s[1][v][0] = c->s[0][v][0];
+	scale(&c->s[1][V_URING][0], 0.5);
+	scale(&c->s[1][V_LEGACY][0], 0.9);
+	c = &s->cells[2];
+	for (i = 0; i < 3; i++)
+		c->s[1][V_URING][i] = c->s[0][V_URING][i];
+	c->s[1][V_LIBFUSE][0].state = BENCH_FAILED;
+	snprintf(c->s[1][V_LIBFUSE][0].err, sizeof(c->s[1][V_LIBFUSE][0].err), "recorded failure 2");
+
+	md = render(run, false);
+	expect_in(md, "  - nice19: 2 CPU-bound busy processes (one per online CPU) at nice 19, started "
+		      "right before the sample and killed right after");
+	expect_in(md, "| memfs libfuse io_uring | verified io_uring (libfuse says io_uring=on, 2 "
+		      "fuse-ring-* threads) | 3333 | 2 × default | 4 | – | 200.0 MiB |");
+	expect_in(md, "### Load `idle`");
+	expect_in(md, "### Load `nice19`");
+	expect_in(md, "| fs | cell | unit | native | io_uring | /dev/fuse | libfuse io_uring | "
+		      "io_uring ÷ /dev/fuse | io_uring ÷ libfuse io_uring | io_uring ÷ native |");
+	/* Idle: the peer's value, io_uring ÷ libfuse 2.00x, CPU per I/O of all three. */
+	expect_in(md, "| memfs | 4 KiB randread O_DIRECT QD1 | IOPS | 34278 | 19250 | 4329 | 9625 | "
+		      "4.45× | 2.00× | 0.56× | 0.13× | 2.94 | 9.99 | 1.02 | 1.00 | 3.00 | 9.99 | 9.99 |");
+	/* nice19: io_uring at half, /dev/fuse at 0.9. */
+	expect_in(md, "| memfs | 4 KiB randread O_DIRECT QD1 | IOPS | 34278 | 9625 | 3896 | 9625 | "
+		      "2.47× | 1.00× | 0.28× | 0.11× |");
+	expect_in(md, "### Kept under load");
+	expect_in(md, "| memfs | 4 KiB randread O_DIRECT QD1 | nice19 | 1.00× | **0.50×** | 0.90× | 1.00× |");
+	expect_in(md, "| memfs | forced GETATTR | nice19 | n/a | 1.00× | n/a | n/a |");
+	expect_in(md, "- forced GETATTR, memfs libfuse io_uring under nice19, round 1: recorded failure 2");
+	expect_in(md, "- forced GETATTR, native (tmpfs) under idle, round 1: recorded failure");
+	/* Summary per load: io_uring ÷ libfuse, and what io_uring keeps (0.5 and 1: 0.71). */
+	expect_in(md, "| suite | fs | load | io_uring ÷ /dev/fuse | io_uring ÷ libfuse io_uring | "
+		      "io_uring ÷ native | /dev/fuse ÷ native | io_uring kept under load |");
+	expect_in(md, "| transport | memfs | idle | 2.44× (2.00–4.45) | 2.00× | 0.56× | 0.13× | n/a |");
+	expect_in(md, "| transport | memfs | nice19 | 2.47× | 1.00× | 0.28× | 0.11× | 0.71× (0.50–1.00) |");
+	free(md);
+
+	gm = bench_suite_gain_at(run, s, 0, BENCH_URING, 1, BENCH_URING, 0, &n, &lo, &hi);
+	CHECK(n == 2 && fabs(gm - sqrt(0.5)) < 1e-9 && lo == 0.5 && hi == 1);
+	/* CPU per I/O: libfuse has no requests, so none per request. */
+	c = &s->cells[0];
+	CHECK(fabs(bench_sample_get(&c->s[0][V_LIBFUSE][0], &c->rows[0], BENCH_CPU_PER_IO) - 9.99001) < 1e-4);
+	CHECK(isnan(bench_sample_get(&c->s[0][V_LIBFUSE][0], &c->rows[0], BENCH_CPU_PER_REQ)));
+
+	f = open_memstream(&text, &len);
+	CHECK(bench_report_tsv(f, run) == 0);
+	fclose(f);
+	CHECK(strstr(text, "suite\tcell\tvariant\tload\tround\tstate\t") == text);
+	CHECK(strstr(text, "transport\trandread-4k-qd1\tmemfs io_uring\tnice19\t1\tok\t37.598\t9625.0\t") != NULL);
+	CHECK(strstr(text, "transport\trandread-4k-qd1\tmemfs libfuse io_uring\tidle\t1\tok\t") != NULL);
+	free(text);
+}
+
 int main(int argc, char **argv)
 {
 	struct bench_run *run;
@@ -374,6 +472,7 @@ int main(int argc, char **argv)
 	test_markdown(run);
 	test_fallen_back(run);
 	test_tsv_and_plots(run);
+	test_loads_and_peer(run);
 	free(run->s[0].cells);
 	free(run);
 	return check_exit("bench report");
