@@ -735,6 +735,19 @@ static int absolute(const char *path, char *buf, size_t len)
 	return snprintf(buf, len, "%s/%s", cwd, path) < (int)len ? 0 : -1;
 }
 
+/* An optional path option made absolute in buf; false (said why) if it cannot be. */
+static bool absolute_option(const char **path, char *buf, size_t len, const char *option)
+{
+	if (!*path)
+		return true;
+	if (absolute(*path, buf, len)) {
+		fprintf(stderr, "furi bench: bad %s\n", option);
+		return false;
+	}
+	*path = buf;
+	return true;
+}
+
 int furi_cmd_bench_meta(int argc, char **argv)
 {
 	return bench_meta_main(argc, argv);
@@ -846,21 +859,10 @@ int furi_cmd_bench(int argc, char **argv)
 		return FURI_EXIT_FAIL;
 	}
 	gnuplot = have_tool("gnuplot");
-	if (source) {
-		if (absolute(source, source_abs, sizeof(source_abs))) {
-			fprintf(stderr, "furi bench: bad --source\n");
-			free(run);
-			return FURI_EXIT_FAIL;
-		}
-		source = source_abs;
-	}
-	if (libfuse) {
-		if (absolute(libfuse, libfuse_abs, sizeof(libfuse_abs))) {
-			fprintf(stderr, "furi bench: bad --libfuse-examples\n");
-			free(run);
-			return FURI_EXIT_FAIL;
-		}
-		libfuse = libfuse_abs;
+	if (!absolute_option(&source, source_abs, sizeof(source_abs), "--source") ||
+	    !absolute_option(&libfuse, libfuse_abs, sizeof(libfuse_abs), "--libfuse-examples")) {
+		free(run);
+		return FURI_EXIT_FAIL;
 	}
 
 	/* The command line, for the report. */
