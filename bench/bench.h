@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench.h - the data of one `furi bench` run: variants (what is measured:
- * a native directory, or a furi filesystem on one transport), suites of
- * cells (one workload each), and the samples of every round. The runner
+ * a native directory, a furi filesystem on one transport, or libfuse's
+ * example server as a peer), background loads, suites of cells (one
+ * workload each), and the samples of every load and round. The runner
  * (tools/bench_cmd.c) fills it; report.c turns it into markdown and plots.
  */
 #ifndef FURI_BENCH_H

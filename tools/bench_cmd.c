@@ -871,6 +871,14 @@ int furi_cmd_bench(int argc, char **argv)
 		used += (size_t)snprintf(run->command + used, sizeof(run->command) - used, " %s",
 					 argv[i]);
 
+	if (bench_variants_build(run, fs_list, source, libfuse, fs_available, skipped,
+				 sizeof(skipped), err, sizeof(err))) {
+		fprintf(stderr, "furi bench: %s\n", err);
+		free(run);
+		return FURI_EXIT_FAIL;
+	}
+	if (skipped[0])
+		fprintf(stderr, "furi bench: not in this furi, skipped: %s\n", skipped);
 	bench_enable_uring(eu, sizeof(eu));
 	if (strcmp(eu, "Y") && enable) {
 		int fd = open(BENCH_ENABLE_URING_PATH, O_WRONLY | O_CLOEXEC);
@@ -891,14 +899,6 @@ int furi_cmd_bench(int argc, char **argv)
 			"not mount. Fix: echo Y > %s, or run furi bench --enable-uring\n",
 			BENCH_ENABLE_URING_PATH, eu, BENCH_ENABLE_URING_PATH);
 
-	if (bench_variants_build(run, fs_list, source, libfuse, fs_available, skipped,
-				 sizeof(skipped), err, sizeof(err))) {
-		fprintf(stderr, "furi bench: %s\n", err);
-		free(run);
-		return FURI_EXIT_FAIL;
-	}
-	if (skipped[0])
-		fprintf(stderr, "furi bench: not in this furi, skipped: %s\n", skipped);
 	bench_str(run->native_note, sizeof(run->native_note),
 		 "native is %s. A tmpfs has no page cache to drop: its buffered and mmap reads "
 		 "always come from memory.",

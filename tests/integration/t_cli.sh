@@ -121,6 +121,15 @@ mount_fails mount-fsname-space 1 "-o fsname=a b: commas, spaces and backslashes 
 assert_fails_with status-noargs 2 "expected: furi status MOUNTPOINT" "see: furi help status" "$FURI" status
 assert_fails_with status-bad-flag 2 "unknown option '-x'" "see: furi help status" "$FURI" status -x "$d"
 assert_fails_with bench-bad-flag 2 "unknown option '--frob'" "see: furi help bench" "$FURI" bench --frob
+assert_fails_with bench-bad-load 2 "--load: unknown load 'busy' (known: idle, nice19, nice0)" \
+	"see: furi help bench" "$FURI" bench --load idle,busy
+assert_fails_with bench-load-twice 2 "--load: 'nice19' is given twice" "see: furi help bench" \
+	"$FURI" bench --load nice19,idle,nice19
+assert_fails_with bench-no-libfuse-dir 2 "--libfuse-examples $T_DIR/no-libfuse: No such file or directory" \
+	"give the directory of libfuse's built examples" "$FURI" bench --libfuse-examples "$T_DIR/no-libfuse"
+mkdir -p "$T_DIR/empty-examples"
+assert_fails_with bench-no-libfuse-example 1 "--libfuse-examples $T_DIR/empty-examples: no executable memfs_ll there" \
+	"build libfuse's examples as docs/BENCHMARKS.md shows" "$FURI" bench --libfuse-examples "$T_DIR/empty-examples" --out "$T_DIR/no-report" transport
 
 # ---------------------------------------------------------------------------
 # Mountpoints that cannot be used
