@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench.h - the data of one `furi bench` run: variants (what is measured:
- * a native directory, or a furi filesystem on one transport), suites of
- * cells (one workload each), and the samples of every round. The runner
+ * a native directory, a furi filesystem on one transport, or libfuse's
+ * example server as a peer), background loads, suites of cells (one
+ * workload each), and the samples of every load and round. The runner
  * (tools/bench_cmd.c) fills it; report.c turns it into markdown and plots.
  */
 #ifndef FURI_BENCH_H
@@ -18,6 +19,7 @@
 #define BENCH_MAX_ROUNDS 9
 #define BENCH_MAX_SUITES 8
 #define BENCH_MAX_CELLS 48
+#define BENCH_MAX_LOADS 3
 
 /* How a variant serves its directory. Adding a transport is one entry here. */
 enum bench_kind {
@@ -25,12 +27,20 @@ enum bench_kind {
 	BENCH_URING,		/* furi, -o transport=uring, verified io_uring */
 	BENCH_LEGACY,		/* furi, -o transport=legacy: /dev/fuse */
 	BENCH_PASSTHROUGH,	/* furi with kernel passthrough, where the fs offers it */
+	BENCH_LIBFUSE_URING,	/* libfuse's own example server with -o io_uring (a peer) */
 	BENCH_NKINDS,
 };
 
-/* Column title of a kind: "native", "io_uring", "/dev/fuse", "passthrough". */
+/*
+ * Background work beside each sample: nothing, or one CPU-bound busy
+ * process per online CPU at nice 19 or at nice 0, started right before the
+ * sample and killed right after (bench/load.h).
+ */
+enum bench_load { BENCH_LOAD_IDLE, BENCH_LOAD_NICE19, BENCH_LOAD_NICE0, BENCH_NLOAD_KINDS };
+
+/* Column title of a kind: "native", "io_uring", "/dev/fuse", "passthrough", "libfuse io_uring". */
 const char *bench_kind_title(enum bench_kind k);
-/* What `furi status --json` must say for this kind ("io_uring", "dev_fuse"); NULL for native. */
+/* The transport this kind must be served by ("io_uring", "dev_fuse"); NULL for native. */
 const char *bench_kind_transport(enum bench_kind k);
 
 struct bench_variant {
@@ -39,9 +49,12 @@ struct bench_variant {
 	char fs_arg[512];	/* positional argument before MOUNTPOINT ("" if none) */
 	enum bench_kind kind;
 	char options[160];	/* -o value for furi mount */
-	char describe[256];	/* one line for the report: what this variant is */
+	char describe[1024];	/* one line for the report: what this variant is */
 	bool image;		/* fs_arg is an image file, created empty if missing; the
 				 * mount is a directory holding the one file the cells use */
+	/* BENCH_LIBFUSE_URING: `exe [peer_flags] -o options [fs_arg] MNT`, run by us */
+	char exe[512];		/* the libfuse example binary */
+	char peer_flags[64];	/* space-separated flags before -o ("-f") */
 };
 
 /* Variants compared in one block of table rows: one filesystem and its baseline. */
@@ -55,12 +68,13 @@ struct bench_mount {
 	bool used;		/* this suite needed the variant */
 	bool mounted;
 	bool verified;		/* the transport is what the kind asks for */
-	bool fallen_back;	/* asked for io_uring, `furi status` said dev_fuse */
-	char transport[16];	/* from furi status: "io_uring", "dev_fuse"; "native" */
+	bool fallen_back;	/* asked for io_uring, the server said dev_fuse */
+	char transport[16];	/* "io_uring", "dev_fuse" (furi status, or libfuse's INIT
+				 * status line); "native" */
 	char problem[256];	/* why it failed or fell back; "" if fine */
 	char transport_line[256];
 	int pid;
-	unsigned queues, threads, depth;
+	unsigned queues, threads, depth;	/* depth 0: the server's default, unknown */
 	double buffer_bytes;
 	double rss_kb_max;	/* largest VmRSS of the server seen after a sample */
 };
@@ -109,6 +123,8 @@ enum bench_accept { BENCH_ACCEPT_NONE, BENCH_ACCEPT_4K, BENCH_ACCEPT_GETATTR, BE
 #define BENCH_TARGET_GETATTR_GAIN 2.8
 #define BENCH_TARGET_CREATES_GAIN 1.5
 #define BENCH_TARGET_CPU_US 3.0
+/* Issue 15: beside nice-19 work a variant keeps at least this much of its idle throughput. */
+#define BENCH_TARGET_KEPT 0.8
 
 /* What a cell runs. Paths are relative to the variant's directory. */
 struct bench_work {
@@ -148,7 +164,8 @@ struct bench_cell {
 	bool per_io;		/* requests per I/O is meaningful */
 	enum bench_accept accept; /* which acceptance target of the transport issue it checks */
 	char cmd[1024];		/* the exact command, $MNT standing for the variant's directory */
-	struct bench_sample s[BENCH_MAX_VARIANTS][BENCH_MAX_ROUNDS];
+	/* [load index in run->loads][variant][round] */
+	struct bench_sample s[BENCH_MAX_LOADS][BENCH_MAX_VARIANTS][BENCH_MAX_ROUNDS];
 };
 
 struct bench_suite {
@@ -188,6 +205,9 @@ struct bench_run {
 	int nsuites;
 	struct bench_suite s[BENCH_MAX_SUITES];
 	char native_note[256];	/* what the native baseline is */
+	int nloads;		/* at least 1; loads[0] is what the plots show */
+	enum bench_load loads[BENCH_MAX_LOADS];
+	int load_procs;		/* busy processes per loaded sample (online CPUs) */
 };
 
 /*
@@ -204,7 +224,8 @@ enum bench_what {
 	BENCH_VALUE,		/* the row's headline throughput */
 	BENCH_LAT,		/* mean latency of the row's direction (us) */
 	BENCH_P99,
-	BENCH_CPU_PER_REQ,	/* server CPU us per FUSE request */
+	BENCH_CPU_PER_REQ,	/* server CPU us per FUSE request (furi's counters) */
+	BENCH_CPU_PER_IO,	/* server CPU us per workload I/O (any server we know the pid of) */
 	BENCH_REQ_PER_IO,	/* FUSE requests per workload I/O */
 	BENCH_RSS,		/* server VmRSS, KiB */
 };
@@ -219,7 +240,26 @@ double bench_median(const double *v, int n);
 /* One number of one sample for a row, or NaN when it does not apply. */
 double bench_sample_get(const struct bench_sample *s, const struct bench_row *row,
 			enum bench_what what);
+/* Over the rounds of one variant under load index load of run->loads. */
+struct bench_stat bench_cell_stat_at(const struct bench_cell *c, int load, int variant,
+				     int nrounds, const struct bench_row *row, enum bench_what what);
+/* The same under the first load (loads[0]). */
 struct bench_stat bench_cell_stat(const struct bench_cell *c, int variant, int nrounds,
 				  const struct bench_row *row, enum bench_what what);
+
+/* "idle", "nice19", "nice0". */
+const char *bench_load_name(enum bench_load l);
+/* The nice level of a load's busy processes (0 for idle, which has none). */
+int bench_load_nice(enum bench_load l);
+/* One line for the report: what load l is, with nprocs busy processes. */
+void bench_load_describe(enum bench_load l, int nprocs, char *buf, size_t len);
+/*
+ * Parse a comma-separated --load list into loads (at most max, no
+ * duplicates). Returns how many, or -1 with a one-line err.
+ */
+int bench_load_parse(const char *list, enum bench_load *loads, int max, char *err,
+		     size_t errlen);
+/* Index of load l in run->loads, or -1. */
+int bench_load_index(const struct bench_run *run, enum bench_load l);
 
 #endif /* FURI_BENCH_H */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -114,8 +115,162 @@ static int create_image(const char *path)
 	return 0;
 }
 
+/*
+ * Where the cells put their files on a mounted variant: the mount itself,
+ * or for a served source directory a subdirectory that native shares.
+ */
+static int data_dir(const struct bench_variant *v, const char *mnt, struct bench_place *p,
+		    struct bench_mount *m)
+{
+	int r;
+
+	if (v->fs_arg[0] && !v->image) {
+		bench_str(p->dir, sizeof(p->dir), "%s/furi-bench-data", mnt);
+		r = bench_mkdirs(p->dir, 0755);
+		if (r) {
+			bench_str(m->problem, sizeof(m->problem), "mkdir %s: %s", p->dir, strerror(-r));
+			return -1;
+		}
+	} else {
+		bench_str(p->dir, sizeof(p->dir), "%s", mnt);
+	}
+	return 0;
+}
+
+/*
+ * What libfuse's FUSE_INIT status says about io_uring: 1 on, 0 off (the
+ * reason in why), -1 no such line (yet, or a libfuse without it).
+ */
+static int peer_init_status(const char *log_path, char *why, size_t whylen)
+{
+	static const char key[] = "FUSE_INIT: io_uring=";
+	char *text, *p;
+	int r = -1;
+
+	if (bench_read_file(log_path, &text, NULL))
+		return -1;
+	p = strstr(text, key);
+	if (p) {
+		p += sizeof(key) - 1;
+		r = !strncmp(p, "on", 2) && (p[2] == '\n' || !p[2]);
+		bench_str(why, whylen, "libfuse says io_uring=%.*s", (int)strcspn(p, "\n"), p);
+	}
+	free(text);
+	return r;
+}
+
+/* Reap our own child within seconds; false if it still runs. */
+static bool reap(pid_t pid, double seconds, int *status)
+{
+	double end = bench_now() + seconds;
+
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+
+		if (r == pid || (r < 0 && errno == ECHILD))
+			return true;
+		if (bench_now() >= end)
+			return false;
+		usleep(10000);
+	}
+}
+
+/* A libfuse example server, started and watched by us; see mounts.h. */
+static int peer_bring_up(const struct bench_variant *v, const char *mnt, struct bench_place *p,
+			 struct bench_mount *m, const char *server_log)
+{
+	char flags[sizeof(v->peer_flags)], out_log[2100], line[256], why[256], *argv[16], *save;
+	double end;
+	int a = 0, status = 0, on = -1, rings = 0, threads = 0;
+	const char *depth = getenv("FUSE_URING_QUEUE_DEPTH");
+	pid_t pid;
+
+	/* env execs the server in place: the pid stays the server's. */
+	argv[a++] = "env";
+	argv[a++] = "FUSE_INIT_STATUS=1";
+	argv[a++] = (char *)v->exe;
+	bench_str(flags, sizeof(flags), "%s", v->peer_flags);
+	for (char *f = strtok_r(flags, " ", &save); f && a < 10; f = strtok_r(NULL, " ", &save))
+		argv[a++] = f;
+	argv[a++] = "-o";
+	argv[a++] = (char *)v->options;
+	if (v->fs_arg[0])
+		argv[a++] = (char *)v->fs_arg;
+	argv[a++] = (char *)mnt;
+	argv[a] = NULL;
+	bench_str(out_log, sizeof(out_log), "%s.out", server_log);
+	unlink(server_log);
+	pid = bench_spawn(argv, NULL, out_log, server_log);
+	if (pid < 0) {
+		bench_str(m->problem, sizeof(m->problem), "cannot start %s: %s", v->exe, strerror(-pid));
+		return -1;
+	}
+	p->pid = pid;
+	m->pid = pid;
+	/* Mounted, or gone: whichever comes first. */
+	end = bench_now() + 20;
+	while (!bench_is_mounted(mnt, "fuse")) {
+		if (reap(pid, 0, &status)) {
+			last_line(server_log, line, sizeof(line));
+			if (!line[0])
+				last_line(out_log, line, sizeof(line));
+			bench_str(m->problem, sizeof(m->problem), "%s exited (status %d) without mounting: %s",
+				  v->exe, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+				  line[0] ? line : "no message");
+			p->pid = 0;
+			return -1;
+		}
+		if (bench_now() >= end) {
+			bench_kill(pid);
+			bench_str(m->problem, sizeof(m->problem), "%s did not mount within 20 s", v->exe);
+			p->pid = 0;
+			return -1;
+		}
+		usleep(10000);
+	}
+	p->fuse = p->peer = p->up = m->mounted = true;
+	/*
+	 * libfuse starts its rings while it answers INIT, which follows the
+	 * mount; its status line comes then. Without that line (an older
+	 * libfuse), its ring threads alone tell.
+	 */
+	end = bench_now() + 10;
+	do {
+		on = peer_init_status(server_log, why, sizeof(why));
+		threads = bench_proc_threads(pid, BENCH_LIBFUSE_RING_COMM, &rings);
+		if (on >= 0 || threads < 0)
+			break;
+		usleep(20000);
+	} while (bench_now() < end);
+	if (threads < 0) {
+		bench_str(m->problem, sizeof(m->problem), "%s exited after mounting", v->exe);
+		return -1;
+	}
+	m->queues = (unsigned)rings;
+	m->threads = (unsigned)threads;
+	m->depth = depth ? (unsigned)atoi(depth) : 0;
+	if (on == 1 && rings > 0) {
+		m->verified = true;
+		bench_str(m->transport, sizeof(m->transport), "io_uring");
+		bench_str(m->transport_line, sizeof(m->transport_line), "%s, %d %s* threads", why,
+			  rings, BENCH_LIBFUSE_RING_COMM);
+	} else if (on < 0 && rings > 0) {
+		m->verified = true;
+		bench_str(m->transport, sizeof(m->transport), "io_uring");
+		bench_str(m->transport_line, sizeof(m->transport_line),
+			  "no FUSE_INIT status line; %d %s* threads", rings, BENCH_LIBFUSE_RING_COMM);
+	} else {
+		m->fallen_back = true;
+		bench_str(m->transport, sizeof(m->transport), "dev_fuse");
+		bench_str(m->problem, sizeof(m->problem), "%s, %d %s* threads",
+			  on >= 0 ? why : "no FUSE_INIT status line", rings, BENCH_LIBFUSE_RING_COMM);
+	}
+	return 0;
+}
+
 int bench_bring_up(const char *self, const struct bench_variant *v, const char *mnt,
-		   struct bench_place *p, struct bench_mount *m, const char *log_path)
+		   struct bench_place *p, struct bench_mount *m, const char *log_path,
+		   const char *server_log)
 {
 	char line[512], err[512];
 	struct bench_status st;
@@ -166,6 +321,16 @@ int bench_bring_up(const char *self, const struct bench_variant *v, const char *
 		p->mnt[0] = '\0';
 		return -1;
 	}
+	if (v->kind == BENCH_LIBFUSE_URING) {
+		if (peer_bring_up(v, mnt, p, m, server_log)) {
+			if (!p->up) {
+				rmdir(mnt);
+				p->mnt[0] = '\0';
+			}
+			return -1;
+		}
+		return data_dir(v, mnt, p, m);
+	}
 	{
 		char *argv[12];
 		int a = 0;
@@ -215,17 +380,7 @@ int bench_bring_up(const char *self, const struct bench_variant *v, const char *
 		bench_str(m->problem, sizeof(m->problem), "expected %s, furi status says %s", expect,
 			 st.transport);
 	}
-	if (v->fs_arg[0] && !v->image) {
-		bench_str(p->dir, sizeof(p->dir), "%s/furi-bench-data", mnt);
-		r = bench_mkdirs(p->dir, 0755);
-		if (r) {
-			bench_str(m->problem, sizeof(m->problem), "mkdir %s: %s", p->dir, strerror(-r));
-			return -1;
-		}
-	} else {
-		bench_str(p->dir, sizeof(p->dir), "%s", mnt);
-	}
-	return 0;
+	return data_dir(v, mnt, p, m);
 }
 
 static int umount_once(const char *mnt, bool lazy, const char *log_path)
@@ -265,6 +420,8 @@ int bench_take_down(struct bench_place *p, const char *log_path, char *err, size
 		 */
 		bench_str(err, errlen, "%s was no longer mounted at the end of the suite", p->mnt);
 		bench_rmtree(p->mnt);
+		if (p->peer && p->pid > 0 && !reap(p->pid, 10, NULL))
+			bench_kill(p->pid);	/* our child, its mount gone */
 		return -1;
 	}
 	for (tries = 0; tries < 5 && r; tries++) {
@@ -277,7 +434,13 @@ int bench_take_down(struct bench_place *p, const char *log_path, char *err, size
 		bench_str(err, errlen, "umount %s failed; %s", p->mnt,
 			 r ? "lazy umount failed too" : "unmounted lazily");
 	}
-	if (p->fuse && p->pid > 0 && !wait_gone(p->pid, 10)) {
+	if (p->peer && p->pid > 0 && !reap(p->pid, 10, NULL)) {
+		/* Our child outlived its mount: its whole group goes. */
+		bench_kill(p->pid);
+		if (!err[0])
+			bench_str(err, errlen, "libfuse server %d did not exit after umount; killed",
+				  (int)p->pid);
+	} else if (!p->peer && p->fuse && p->pid > 0 && !wait_gone(p->pid, 10)) {
 		/* Our own server outlived its mount: stop it by its pid. */
 		kill(p->pid, SIGTERM);
 		if (!wait_gone(p->pid, 5))

@@ -63,17 +63,33 @@ static bool trusted(const struct bench_suite *s, int v)
 	return v >= 0 && s->m[v].used && s->m[v].verified;
 }
 
+/* Median of a trusted variant under load index l; NaN otherwise. */
+static double med_at(const struct bench_run *run, const struct bench_suite *s,
+		     const struct bench_cell *c, int l, int v, const struct bench_row *row,
+		     enum bench_what what)
+{
+	if (!trusted(s, v))
+		return NAN;
+	return bench_cell_stat_at(c, l, v, run->rounds, row, what).med;
+}
+
+/* The same under the first load: what the plots show. */
 static double med(const struct bench_run *run, const struct bench_suite *s,
 		  const struct bench_cell *c, int v, const struct bench_row *row,
 		  enum bench_what what)
 {
-	if (!trusted(s, v))
-		return NAN;
-	return bench_cell_stat(c, v, run->rounds, row, what).med;
+	return med_at(run, s, c, 0, v, row, what);
 }
 
 double bench_suite_gain(const struct bench_run *run, const struct bench_suite *s, int g,
 			enum bench_kind a, enum bench_kind b, int *n, double *lo, double *hi)
+{
+	return bench_suite_gain_at(run, s, g, a, 0, b, 0, n, lo, hi);
+}
+
+double bench_suite_gain_at(const struct bench_run *run, const struct bench_suite *s, int g,
+			   enum bench_kind a, int la, enum bench_kind b, int lb, int *n,
+			   double *lo, double *hi)
 {
 	int va = run->g[g].v[a], vb = run->g[g].v[b], i, j, cnt = 0;
 	double logsum = 0, mn = NAN, mx = NAN;
@@ -82,8 +98,8 @@ double bench_suite_gain(const struct bench_run *run, const struct bench_suite *s
 		const struct bench_cell *c = &s->cells[i];
 
 		for (j = 0; j < c->nrows; j++) {
-			double x = med(run, s, c, va, &c->rows[j], BENCH_VALUE);
-			double y = med(run, s, c, vb, &c->rows[j], BENCH_VALUE);
+			double x = med_at(run, s, c, la, va, &c->rows[j], BENCH_VALUE);
+			double y = med_at(run, s, c, lb, vb, &c->rows[j], BENCH_VALUE);
 			double r;
 
 			if (isnan(x) || isnan(y) || x <= 0 || y <= 0)
@@ -135,6 +151,36 @@ static void machine_section(FILE *out, const struct bench_run *run)
 			     "average above half the CPU count): expect noise in every number.\n\n");
 }
 
+static bool run_has_kind(const struct bench_run *run, enum bench_kind k)
+{
+	int g;
+
+	for (g = 0; g < run->ngroups; g++)
+		if (run->g[g].v[k] >= 0)
+			return true;
+	return false;
+}
+
+/* How the background loads were made; nothing for the default idle-only run. */
+static void loads_method(FILE *out, const struct bench_run *run)
+{
+	char d[256];
+	int l;
+
+	if (run->nloads == 1 && run->loads[0] == BENCH_LOAD_IDLE)
+		return;
+	fprintf(out, "- Background load (`--load`): every cell runs each variant under each load "
+		     "below, interleaved in the same round, one variant's loads back to back:\n");
+	for (l = 0; l < run->nloads; l++) {
+		bench_load_describe(run->loads[l], run->load_procs, d, sizeof(d));
+		fprintf(out, "  - %s\n", d);
+	}
+	fprintf(out, "  The busy processes are spinning loops, not pinned (the scheduler places "
+		     "them as it places any work), one per online CPU so every CPU has something "
+		     "else to run; \"kept under load\" is the median under a load ÷ the idle median "
+		     "of the same variant and cell.\n");
+}
+
 static void method_section(FILE *out, const struct bench_run *run)
 {
 	int i;
@@ -164,56 +210,93 @@ static void method_section(FILE *out, const struct bench_run *run)
 		run->rounds, run->rounds == 1 ? "" : "s");
 	if (run->native_note[0])
 		fprintf(out, "- %s\n", run->native_note);
+	loads_method(out, run);
+	if (run_has_kind(run, BENCH_LIBFUSE_URING))
+		fprintf(out, "- **libfuse io_uring** is libfuse's own example server, run in the foreground "
+			     "as furi bench's child with `FUSE_INIT_STATUS=1`: it counts as io_uring only "
+			     "if libfuse's FUSE_INIT status line says `io_uring=on` and it has fuse-ring-N "
+			     "threads (checked again around every sample), else it is labelled fallen "
+			     "back. It has no request counters: `CPU µs/IO` (server CPU over the same "
+			     "window ÷ the workload's I/Os or operations in it) compares its CPU with "
+			     "furi's.\n");
 	if (run->quick)
 		fprintf(out, "- **--quick**: small files, short runtimes, one round. A smoke test "
 			     "of the runner; do not quote these numbers.\n");
 	fprintf(out, "\n");
 }
 
+/* A geometric mean with its range, or n/a. */
+static void gain_cell(FILE *out, double gm, int n, double lo, double hi)
+{
+	char a[32], lo_s[32], hi_s[32], b[80];
+
+	if (!n) {
+		fprintf(out, " n/a |");
+		return;
+	}
+	bench_str(a, sizeof(a), "%.2f×", gm);
+	bench_str(lo_s, sizeof(lo_s), "%.2f", lo);
+	bench_str(hi_s, sizeof(hi_s), "%.2f", hi);
+	bench_str(b, sizeof(b), " (%s–%s)", lo_s, hi_s);
+	fprintf(out, " %s%s |", a, n > 1 ? b : "");
+}
+
 static void summary_section(FILE *out, const struct bench_run *run)
 {
-	int i, g, n;
-	char a[32], lo_s[32], hi_s[32], b[32];
+	bool lf = run_has_kind(run, BENCH_LIBFUSE_URING), loads = run->nloads > 1;
+	int idle = bench_load_index(run, BENCH_LOAD_IDLE);
+	int i, g, n, l;
 
 	fprintf(out, "## Summary\n\nGeometric mean over the rows of each suite (range in "
-		     "parentheses).\n\n");
-	fprintf(out, "| suite | fs | io_uring ÷ /dev/fuse | io_uring ÷ native | /dev/fuse ÷ native |\n"
-		     "|---|---|---|---|---|\n");
+		     "parentheses)%s.\n\n", loads ? ", per load" : "");
+	fprintf(out, "| suite | fs |%s io_uring ÷ /dev/fuse |%s io_uring ÷ native | /dev/fuse ÷ native |%s\n"
+		     "|---|---|%s---|%s---|---|%s\n",
+		loads ? " load |" : "", lf ? " io_uring ÷ libfuse io_uring |" : "",
+		loads && idle >= 0 ? " io_uring kept under load |" : "",
+		loads ? "---|" : "", lf ? "---|" : "", loads && idle >= 0 ? "---|" : "");
 	for (i = 0; i < run->nsuites; i++) {
 		const struct bench_suite *s = &run->s[i];
 
 		if (!s->run)
 			continue;
 		for (g = 0; g < run->ngroups; g++) {
-			enum bench_kind pairs[3][2] = { { BENCH_URING, BENCH_LEGACY },
-							{ BENCH_URING, BENCH_NATIVE },
-							{ BENCH_LEGACY, BENCH_NATIVE } };
-			int p;
+			for (l = 0; l < run->nloads; l++) {
+				enum bench_kind pairs[4][2] = { { BENCH_URING, BENCH_LEGACY },
+								{ BENCH_URING, BENCH_LIBFUSE_URING },
+								{ BENCH_URING, BENCH_NATIVE },
+								{ BENCH_LEGACY, BENCH_NATIVE } };
+				int p;
 
-			fprintf(out, "| %s | %s |", s->name, run->g[g].fs);
-			for (p = 0; p < 3; p++) {
-				double lo, hi;
-				double gm = bench_suite_gain(run, s, g, pairs[p][0], pairs[p][1], &n,
-							     &lo, &hi);
+				fprintf(out, "| %s | %s |", s->name, run->g[g].fs);
+				if (loads)
+					fprintf(out, " %s |", bench_load_name(run->loads[l]));
+				for (p = 0; p < 4; p++) {
+					double lo = NAN, hi = NAN, gm;
 
-				if (!n) {
-					fprintf(out, " n/a |");
-					continue;
+					if (p == 1 && !lf)
+						continue;
+					gm = bench_suite_gain_at(run, s, g, pairs[p][0], l, pairs[p][1], l,
+								 &n, &lo, &hi);
+					gain_cell(out, gm, n, lo, hi);
 				}
-				bench_str(a, sizeof(a), "%.2f×", gm);
-				bench_str(lo_s, sizeof(lo_s), "%.2f", lo);
-				bench_str(hi_s, sizeof(hi_s), "%.2f", hi);
-				bench_str(b, sizeof(b), " (%s–%s)", lo_s, hi_s);
-				fprintf(out, " %s%s |", a, n > 1 ? b : "");
+				if (loads && idle >= 0) {
+					double lo = NAN, hi = NAN, gm = NAN;
+
+					n = 0;
+					if (l != idle)
+						gm = bench_suite_gain_at(run, s, g, BENCH_URING, l, BENCH_URING,
+									 idle, &n, &lo, &hi);
+					gain_cell(out, gm, n, lo, hi);
+				}
+				fprintf(out, "\n");
 			}
-			fprintf(out, "\n");
 		}
 	}
 	fprintf(out, "\n");
 }
 
 /* The transport issue's acceptance targets, checked on the transport suite. */
-static void acceptance(FILE *out, const struct bench_run *run, const struct bench_suite *s)
+static void acceptance(FILE *out, const struct bench_run *run, const struct bench_suite *s, int l)
 {
 	int g, i, j;
 
@@ -239,17 +322,17 @@ static void acceptance(FILE *out, const struct bench_run *run, const struct benc
 			}
 			for (j = 0; j < c->nrows; j++) {
 				const struct bench_row *row = &c->rows[j];
-				double u = med(run, s, c, vu, row, BENCH_VALUE);
-				double l = med(run, s, c, vl, row, BENCH_VALUE);
-				double cpu = med(run, s, c, vu, row, BENCH_CPU_PER_REQ);
+				double u = med_at(run, s, c, l, vu, row, BENCH_VALUE);
+				double d = med_at(run, s, c, l, vl, row, BENCH_VALUE);
+				double cpu = med_at(run, s, c, l, vu, row, BENCH_CPU_PER_REQ);
 				char r[32], cs[32];
 				const char *verdict;
 
-				bench_fmt_ratio(r, sizeof(r), u, l);
+				bench_fmt_ratio(r, sizeof(r), u, d);
 				bench_fmt_num(cs, sizeof(cs), cpu);
-				if (isnan(u) || isnan(l) || l <= 0)
+				if (isnan(u) || isnan(d) || d <= 0)
 					verdict = "not measured";
-				else if (u / l >= target &&
+				else if (u / d >= target &&
 					 (c->accept != BENCH_ACCEPT_4K || (!isnan(cpu) && cpu < BENCH_TARGET_CPU_US)))
 					verdict = "met";
 				else
@@ -263,11 +346,26 @@ static void acceptance(FILE *out, const struct bench_run *run, const struct benc
 	fprintf(out, "\n");
 }
 
+static bool suite_has_kind(const struct bench_run *run, const struct bench_suite *s,
+			   enum bench_kind k)
+{
+	int g;
+
+	for (g = 0; g < run->ngroups; g++)
+		if (run->g[g].v[k] >= 0 && s->m[run->g[g].v[k]].used)
+			return true;
+	return false;
+}
+
 static void servers_table(FILE *out, const struct bench_run *run, const struct bench_suite *s)
 {
 	int v;
 
-	fprintf(out, "Servers (transport read back from `furi status --json` after mounting):\n\n");
+	if (suite_has_kind(run, s, BENCH_LIBFUSE_URING))
+		fprintf(out, "Servers (transport read back after mounting: furi's from `furi status "
+			     "--json`, libfuse's from its FUSE_INIT status line and fuse-ring threads):\n\n");
+	else
+		fprintf(out, "Servers (transport read back from `furi status --json` after mounting):\n\n");
 	fprintf(out, "| variant | transport | pid | queues × depth | threads | buffers | max VmRSS |\n"
 		     "|---|---|---|---|---|---|---|\n");
 	for (v = 0; v < run->nvariants; v++) {
@@ -289,6 +387,8 @@ static void servers_table(FILE *out, const struct bench_run *run, const struct b
 			bench_str(tr, sizeof(tr), "UNEXPECTED %s: %s", m->transport, m->problem);
 		else if (m->problem[0])
 			bench_str(tr, sizeof(tr), "verified %s, then: %s", m->transport, m->problem);
+		else if (var->kind == BENCH_LIBFUSE_URING)
+			bench_str(tr, sizeof(tr), "verified %s (%s)", m->transport, m->transport_line);
 		else
 			bench_str(tr, sizeof(tr), "verified %s", m->transport);
 		fprintf(out, "| %s | ", var->label);
@@ -297,41 +397,35 @@ static void servers_table(FILE *out, const struct bench_run *run, const struct b
 			fprintf(out, " | – | – | – | – | – |\n");
 			continue;
 		}
-		if (m->queues)
+		if (m->queues && m->depth)
 			fprintf(out, " | %d | %u × %u |", m->pid, m->queues, m->depth);
+		else if (m->queues)
+			fprintf(out, " | %d | %u × default |", m->pid, m->queues);
 		else
 			fprintf(out, " | %d | – |", m->pid);
-		fprintf(out, " %u | %.1f MiB | %.1f MiB |\n", m->threads, m->buffer_bytes / 1048576.0,
-			m->rss_kb_max / 1024.0);
+		if (var->kind == BENCH_LIBFUSE_URING)
+			fprintf(out, " %u | – | %.1f MiB |\n", m->threads, m->rss_kb_max / 1024.0);
+		else
+			fprintf(out, " %u | %.1f MiB | %.1f MiB |\n", m->threads,
+				m->buffer_bytes / 1048576.0, m->rss_kb_max / 1024.0);
 	}
 	fprintf(out, "\n");
 }
 
-static bool suite_has_kind(const struct bench_run *run, const struct bench_suite *s,
-			   enum bench_kind k)
-{
-	int g;
-
-	for (g = 0; g < run->ngroups; g++)
-		if (run->g[g].v[k] >= 0 && s->m[run->g[g].v[k]].used)
-			return true;
-	return false;
-}
-
-/* Whether variant v has any sample, good or failed, in cell c. */
-static bool ran(const struct bench_run *run, const struct bench_cell *c, int v)
+/* Whether variant v has any sample, good or failed, in cell c under load index l. */
+static bool ran(const struct bench_run *run, const struct bench_cell *c, int l, int v)
 {
 	int r;
 
 	for (r = 0; r < run->rounds && r < BENCH_MAX_ROUNDS; r++)
-		if (c->s[v][r].state != BENCH_NOT_RUN)
+		if (c->s[l][v][r].state != BENCH_NOT_RUN)
 			return true;
 	return false;
 }
 
-/* The value cell of one variant: the stat, or why there is none. */
+/* The value cell of one variant under load index l: the stat, or why there is none. */
 static void value_cell(FILE *out, const struct bench_run *run, const struct bench_suite *s,
-		       const struct bench_cell *c, int v, const struct bench_row *row,
+		       const struct bench_cell *c, int l, int v, const struct bench_row *row,
 		       enum bench_what what)
 {
 	struct bench_stat st;
@@ -341,11 +435,11 @@ static void value_cell(FILE *out, const struct bench_run *run, const struct benc
 		fprintf(out, " – |");
 		return;
 	}
-	st = bench_cell_stat(c, v, run->rounds, row, what);
+	st = bench_cell_stat_at(c, l, v, run->rounds, row, what);
 	bench_fmt_stat(buf, sizeof(buf), &st);
 	if (!s->m[v].mounted)
 		fprintf(out, " not mounted |");
-	else if (!ran(run, c, v))
+	else if (!ran(run, c, l, v))
 		fprintf(out, " – |");
 	else if (s->m[v].fallen_back)
 		fprintf(out, " fallen back to /dev/fuse: %s |", buf);
@@ -357,33 +451,53 @@ static void value_cell(FILE *out, const struct bench_run *run, const struct benc
 		fprintf(out, " %s |", buf);
 }
 
+/* median(va under load la) ÷ median(vb under load lb); bold when below floor (0: never). */
 static void ratio_cell(FILE *out, const struct bench_run *run, const struct bench_suite *s,
-		       const struct bench_cell *c, int va, int vb, const struct bench_row *row)
+		       const struct bench_cell *c, int va, int la, int vb, int lb,
+		       const struct bench_row *row, double floor)
 {
+	double a = med_at(run, s, c, la, va, row, BENCH_VALUE);
+	double b = med_at(run, s, c, lb, vb, row, BENCH_VALUE);
 	char buf[32];
 
-	bench_fmt_ratio(buf, sizeof(buf), med(run, s, c, va, row, BENCH_VALUE),
-			med(run, s, c, vb, row, BENCH_VALUE));
-	fprintf(out, " %s |", buf);
+	bench_fmt_ratio(buf, sizeof(buf), a, b);
+	if (floor > 0 && !isnan(a) && !isnan(b) && b > 0 && a / b < floor)
+		fprintf(out, " **%s** |", buf);
+	else
+		fprintf(out, " %s |", buf);
 }
 
-static void throughput_table(FILE *out, const struct bench_run *run, const struct bench_suite *s)
+/* Whether a group has rows in this suite: its FUSE variants were used. */
+static bool group_used(const struct bench_suite *s, const int *vk)
+{
+	return !(vk[BENCH_URING] >= 0 && !s->m[vk[BENCH_URING]].used &&
+		 vk[BENCH_LEGACY] >= 0 && !s->m[vk[BENCH_LEGACY]].used);
+}
+
+static void throughput_table(FILE *out, const struct bench_run *run, const struct bench_suite *s,
+			     int l)
 {
 	bool pt = suite_has_kind(run, s, BENCH_PASSTHROUGH);
+	bool lf = suite_has_kind(run, s, BENCH_LIBFUSE_URING);
+	char none[256] = "";
 	int g, i, j;
 
-	fprintf(out, "| fs | cell | unit | native | io_uring | /dev/fuse |%s io_uring ÷ /dev/fuse |"
+	fprintf(out, "| fs | cell | unit | native | io_uring | /dev/fuse |%s%s io_uring ÷ /dev/fuse |%s"
 		     " io_uring ÷ native | /dev/fuse ÷ native | CPU µs/req io_uring |"
-		     " CPU µs/req /dev/fuse | req/IO io_uring | req/IO /dev/fuse |\n",
-		pt ? " passthrough |" : "");
-	fprintf(out, "|---|---|---|---:|---:|---:|%s---:|---:|---:|---:|---:|---:|---:|\n",
-		pt ? "---:|" : "");
+		     " CPU µs/req /dev/fuse | req/IO io_uring | req/IO /dev/fuse |"
+		     " CPU µs/IO io_uring | CPU µs/IO /dev/fuse |%s\n",
+		pt ? " passthrough |" : "", lf ? " libfuse io_uring |" : "",
+		lf ? " io_uring ÷ libfuse io_uring |" : "", lf ? " CPU µs/IO libfuse io_uring |" : "");
+	fprintf(out, "|---|---|---|---:|---:|---:|%s%s---:|%s---:|---:|---:|---:|---:|---:|---:|---:|%s\n",
+		pt ? "---:|" : "", lf ? "---:|" : "", lf ? "---:|" : "", lf ? "---:|" : "");
 	for (g = 0; g < run->ngroups; g++) {
 		const int *vk = run->g[g].v;
 
-		if (vk[BENCH_URING] >= 0 && !s->m[vk[BENCH_URING]].used &&
-		    vk[BENCH_LEGACY] >= 0 && !s->m[vk[BENCH_LEGACY]].used)
+		if (!group_used(s, vk))
 			continue;
+		if (lf && vk[BENCH_LIBFUSE_URING] < 0)
+			bench_str(none + strlen(none), sizeof(none) - strlen(none), "%s%s",
+				  none[0] ? ", " : "", run->g[g].fs);
 		for (i = 0; i < s->ncells; i++) {
 			const struct bench_cell *c = &s->cells[i];
 
@@ -394,21 +508,88 @@ static void throughput_table(FILE *out, const struct bench_run *run, const struc
 				fprintf(out, "| %s | %s%s | %s |", run->g[g].fs, c->title, row->suffix,
 					unit_name(row->unit));
 				for (k = BENCH_NATIVE; k <= BENCH_LEGACY; k++)
-					value_cell(out, run, s, c, vk[k], row, BENCH_VALUE);
+					value_cell(out, run, s, c, l, vk[k], row, BENCH_VALUE);
 				if (pt)
-					value_cell(out, run, s, c, vk[BENCH_PASSTHROUGH], row, BENCH_VALUE);
-				ratio_cell(out, run, s, c, vk[BENCH_URING], vk[BENCH_LEGACY], row);
-				ratio_cell(out, run, s, c, vk[BENCH_URING], vk[BENCH_NATIVE], row);
-				ratio_cell(out, run, s, c, vk[BENCH_LEGACY], vk[BENCH_NATIVE], row);
-				value_cell(out, run, s, c, vk[BENCH_URING], row, BENCH_CPU_PER_REQ);
-				value_cell(out, run, s, c, vk[BENCH_LEGACY], row, BENCH_CPU_PER_REQ);
+					value_cell(out, run, s, c, l, vk[BENCH_PASSTHROUGH], row, BENCH_VALUE);
+				if (lf)
+					value_cell(out, run, s, c, l, vk[BENCH_LIBFUSE_URING], row, BENCH_VALUE);
+				ratio_cell(out, run, s, c, vk[BENCH_URING], l, vk[BENCH_LEGACY], l, row, 0);
+				if (lf)
+					ratio_cell(out, run, s, c, vk[BENCH_URING], l, vk[BENCH_LIBFUSE_URING], l,
+						   row, 0);
+				ratio_cell(out, run, s, c, vk[BENCH_URING], l, vk[BENCH_NATIVE], l, row, 0);
+				ratio_cell(out, run, s, c, vk[BENCH_LEGACY], l, vk[BENCH_NATIVE], l, row, 0);
+				value_cell(out, run, s, c, l, vk[BENCH_URING], row, BENCH_CPU_PER_REQ);
+				value_cell(out, run, s, c, l, vk[BENCH_LEGACY], row, BENCH_CPU_PER_REQ);
 				if (c->per_io) {
-					value_cell(out, run, s, c, vk[BENCH_URING], row, BENCH_REQ_PER_IO);
-					value_cell(out, run, s, c, vk[BENCH_LEGACY], row, BENCH_REQ_PER_IO);
+					value_cell(out, run, s, c, l, vk[BENCH_URING], row, BENCH_REQ_PER_IO);
+					value_cell(out, run, s, c, l, vk[BENCH_LEGACY], row, BENCH_REQ_PER_IO);
 				} else {
 					fprintf(out, " – | – |");
 				}
+				value_cell(out, run, s, c, l, vk[BENCH_URING], row, BENCH_CPU_PER_IO);
+				value_cell(out, run, s, c, l, vk[BENCH_LEGACY], row, BENCH_CPU_PER_IO);
+				if (lf)
+					value_cell(out, run, s, c, l, vk[BENCH_LIBFUSE_URING], row,
+						   BENCH_CPU_PER_IO);
 				fprintf(out, "\n");
+			}
+		}
+	}
+	fprintf(out, "\n");
+	if (none[0])
+		fprintf(out, "No libfuse peer for %s: libfuse has no example server for it.\n\n", none);
+}
+
+/*
+ * What each variant keeps under each load: median under the load ÷ idle
+ * median, per cell; needs idle among the loads.
+ */
+static void kept_table(FILE *out, const struct bench_run *run, const struct bench_suite *s)
+{
+	bool pt = suite_has_kind(run, s, BENCH_PASSTHROUGH);
+	bool lf = suite_has_kind(run, s, BENCH_LIBFUSE_URING);
+	int idle = bench_load_index(run, BENCH_LOAD_IDLE), g, i, j, l;
+
+	if (run->nloads < 2)
+		return;
+	fprintf(out, "### Kept under load\n\n");
+	if (idle < 0) {
+		fprintf(out, "Not computed: idle is not among the loads (`--load idle,...`).\n\n");
+		return;
+	}
+	fprintf(out, "Throughput under the load ÷ idle throughput, same variant and cell (medians); "
+		     "**bold**: below %.2f× beside nice-19 work, the floor issue 15 sets.\n\n",
+		BENCH_TARGET_KEPT);
+	fprintf(out, "| fs | cell | load | native | io_uring | /dev/fuse |%s%s\n"
+		     "|---|---|---|---:|---:|---:|%s%s\n", pt ? " passthrough |" : "",
+		lf ? " libfuse io_uring |" : "", pt ? "---:|" : "", lf ? "---:|" : "");
+	for (g = 0; g < run->ngroups; g++) {
+		const int *vk = run->g[g].v;
+
+		if (!group_used(s, vk))
+			continue;
+		for (i = 0; i < s->ncells; i++) {
+			const struct bench_cell *c = &s->cells[i];
+
+			for (j = 0; j < c->nrows; j++) {
+				for (l = 0; l < run->nloads; l++) {
+					enum bench_kind k;
+
+					if (l == idle)
+						continue;
+					fprintf(out, "| %s | %s%s | %s |", run->g[g].fs, c->title,
+						c->rows[j].suffix, bench_load_name(run->loads[l]));
+					for (k = BENCH_NATIVE; k < BENCH_NKINDS; k++) {
+						if ((k == BENCH_PASSTHROUGH && !pt) ||
+						    (k == BENCH_LIBFUSE_URING && !lf))
+							continue;
+						ratio_cell(out, run, s, c, vk[k], l, vk[k], idle, &c->rows[j],
+							   run->loads[l] == BENCH_LOAD_NICE19 ?
+							   BENCH_TARGET_KEPT : 0);
+					}
+					fprintf(out, "\n");
+				}
 			}
 		}
 	}
@@ -420,9 +601,11 @@ static bool cell_has_latency(const struct bench_cell *c)
 	return c->w.kind == BENCH_WORK_FIO;
 }
 
-static void latency_table(FILE *out, const struct bench_run *run, const struct bench_suite *s)
+static void latency_table(FILE *out, const struct bench_run *run, const struct bench_suite *s,
+			  int l)
 {
 	bool pt = suite_has_kind(run, s, BENCH_PASSTHROUGH);
+	bool lf = suite_has_kind(run, s, BENCH_LIBFUSE_URING);
 	int g, i, j;
 	bool any = false;
 
@@ -432,8 +615,9 @@ static void latency_table(FILE *out, const struct bench_run *run, const struct b
 		return;
 	fprintf(out, "Latency, µs: mean, then p99 of completion latency (fio clat), medians over "
 		     "the rounds:\n\n");
-	fprintf(out, "| fs | cell | native | io_uring | /dev/fuse |%s\n", pt ? " passthrough |" : "");
-	fprintf(out, "|---|---|---:|---:|---:|%s\n", pt ? "---:|" : "");
+	fprintf(out, "| fs | cell | native | io_uring | /dev/fuse |%s%s\n", pt ? " passthrough |" : "",
+		lf ? " libfuse io_uring |" : "");
+	fprintf(out, "|---|---|---:|---:|---:|%s%s\n", pt ? "---:|" : "", lf ? "---:|" : "");
 	for (g = 0; g < run->ngroups; g++) {
 		const int *vk = run->g[g].v;
 
@@ -450,14 +634,14 @@ static void latency_table(FILE *out, const struct bench_run *run, const struct b
 					char a[32], b[32];
 					int v = vk[k];
 
-					if (k == BENCH_PASSTHROUGH && !pt)
+					if ((k == BENCH_PASSTHROUGH && !pt) || (k == BENCH_LIBFUSE_URING && !lf))
 						continue;
 					if (!trusted(s, v)) {
 						fprintf(out, " %s |", v >= 0 && s->m[v].used ? "n/a" : "–");
 						continue;
 					}
-					bench_fmt_num(a, sizeof(a), med(run, s, c, v, &c->rows[j], BENCH_LAT));
-					bench_fmt_num(b, sizeof(b), med(run, s, c, v, &c->rows[j], BENCH_P99));
+					bench_fmt_num(a, sizeof(a), med_at(run, s, c, l, v, &c->rows[j], BENCH_LAT));
+					bench_fmt_num(b, sizeof(b), med_at(run, s, c, l, v, &c->rows[j], BENCH_P99));
 					fprintf(out, " %s / %s |", a, b);
 				}
 				fprintf(out, "\n");
@@ -469,21 +653,28 @@ static void latency_table(FILE *out, const struct bench_run *run, const struct b
 
 static void failures(FILE *out, const struct bench_run *run, const struct bench_suite *s)
 {
-	int i, v, r, shown = 0;
+	int i, v, r, l, shown = 0;
 
 	for (i = 0; i < s->ncells; i++) {
 		const struct bench_cell *c = &s->cells[i];
 
-		for (v = 0; v < run->nvariants; v++) {
-			for (r = 0; r < run->rounds && r < BENCH_MAX_ROUNDS; r++) {
-				if (c->s[v][r].state != BENCH_FAILED)
-					continue;
-				if (!shown++)
-					fprintf(out, "Failed runs:\n\n");
-				if (shown > 40)
-					continue;
-				fprintf(out, "- %s, %s, round %d: %s\n", c->title, run->v[v].label, r + 1,
-					c->s[v][r].err);
+		for (l = 0; l < run->nloads; l++) {
+			for (v = 0; v < run->nvariants; v++) {
+				for (r = 0; r < run->rounds && r < BENCH_MAX_ROUNDS; r++) {
+					char under[32] = "";
+
+					if (c->s[l][v][r].state != BENCH_FAILED)
+						continue;
+					if (!shown++)
+						fprintf(out, "Failed runs:\n\n");
+					if (shown > 40)
+						continue;
+					if (run->nloads > 1)
+						bench_str(under, sizeof(under), " under %s",
+							  bench_load_name(run->loads[l]));
+					fprintf(out, "- %s, %s%s, round %d: %s\n", c->title, run->v[v].label,
+						under, r + 1, c->s[l][v][r].err);
+				}
 			}
 		}
 	}
@@ -505,7 +696,7 @@ static void commands(FILE *out, const struct bench_suite *s)
 
 int bench_report_md(FILE *out, const struct bench_run *run, bool plots)
 {
-	int i;
+	int i, l;
 
 	fprintf(out, "# furi bench report\n\n");
 	fprintf(out, "Produced by `%s`%s.\n\n", run->command,
@@ -524,10 +715,19 @@ int bench_report_md(FILE *out, const struct bench_run *run, bool plots)
 		if (s->notes[0])
 			fprintf(out, "%s\n\n", s->notes);
 		servers_table(out, run, s);
-		throughput_table(out, run, s);
-		if (!strcmp(s->name, "transport"))
-			acceptance(out, run, s);
-		latency_table(out, run, s);
+		for (l = 0; l < run->nloads; l++) {
+			if (run->nloads > 1) {
+				char d[256];
+
+				bench_load_describe(run->loads[l], run->load_procs, d, sizeof(d));
+				fprintf(out, "### Load `%s`\n\n%s.\n\n", bench_load_name(run->loads[l]), d);
+			}
+			throughput_table(out, run, s, l);
+			if (!strcmp(s->name, "transport"))
+				acceptance(out, run, s, l);
+			latency_table(out, run, s, l);
+		}
+		kept_table(out, run, s);
 		failures(out, run, s);
 		if (plots) {
 			bool lat = false;
@@ -548,9 +748,9 @@ int bench_report_md(FILE *out, const struct bench_run *run, bool plots)
 
 int bench_report_tsv(FILE *out, const struct bench_run *run)
 {
-	int i, j, v, r;
+	int i, j, v, r, l;
 
-	fprintf(out, "suite\tcell\tvariant\tround\tstate\tread_mibs\tread_iops\tread_lat_us\t"
+	fprintf(out, "suite\tcell\tvariant\tload\tround\tstate\tread_mibs\tread_iops\tread_lat_us\t"
 		     "read_p99_us\twrite_mibs\twrite_iops\twrite_lat_us\twrite_p99_us\tios\t"
 		     "requests\twindow_s\tcpu_s\trss_kb\ttransport\terror\n");
 	for (i = 0; i < run->nsuites; i++) {
@@ -559,20 +759,23 @@ int bench_report_tsv(FILE *out, const struct bench_run *run)
 		for (j = 0; j < s->ncells; j++) {
 			const struct bench_cell *c = &s->cells[j];
 
-			for (v = 0; v < run->nvariants; v++) {
-				for (r = 0; r < run->rounds && r < BENCH_MAX_ROUNDS; r++) {
-					const struct bench_sample *x = &c->s[v][r];
+			for (l = 0; l < run->nloads; l++) {
+				for (v = 0; v < run->nvariants; v++) {
+					for (r = 0; r < run->rounds && r < BENCH_MAX_ROUNDS; r++) {
+						const struct bench_sample *x = &c->s[l][v][r];
 
-					if (x->state == BENCH_NOT_RUN)
-						continue;
-					fprintf(out, "%s\t%s\t%s\t%d\t%s\t%.3f\t%.1f\t%.2f\t%.2f\t%.3f\t%.1f\t"
-						     "%.2f\t%.2f\t%.1f\t%.0f\t%.3f\t%.3f\t%.0f\t%s\t%s\n",
-						s->name, c->id, run->v[v].label, r + 1,
-						x->state == BENCH_OK ? "ok" : "failed", x->rw[0].mibs,
-						x->rw[0].iops, x->rw[0].lat_us, x->rw[0].p99_us,
-						x->rw[1].mibs, x->rw[1].iops, x->rw[1].lat_us,
-						x->rw[1].p99_us, x->ios, x->requests, x->window_s,
-						x->cpu_s, x->rss_kb, x->transport, x->err);
+						if (x->state == BENCH_NOT_RUN)
+							continue;
+						fprintf(out, "%s\t%s\t%s\t%s\t%d\t%s\t%.3f\t%.1f\t%.2f\t%.2f\t%.3f\t"
+							     "%.1f\t%.2f\t%.2f\t%.1f\t%.0f\t%.3f\t%.3f\t%.0f\t%s\t%s\n",
+							s->name, c->id, run->v[v].label,
+							bench_load_name(run->loads[l]), r + 1,
+							x->state == BENCH_OK ? "ok" : "failed", x->rw[0].mibs,
+							x->rw[0].iops, x->rw[0].lat_us, x->rw[0].p99_us,
+							x->rw[1].mibs, x->rw[1].iops, x->rw[1].lat_us,
+							x->rw[1].p99_us, x->ios, x->requests, x->window_s,
+							x->cpu_s, x->rss_kb, x->transport, x->err);
+					}
 				}
 			}
 		}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report.h - the report of a `furi bench` run: report.md (machine, method,
- * summary, one section per suite with its tables), results.tsv (every
- * sample), and gnuplot data and scripts for the plots.
+ * summary, one section per suite with its tables per load and what each
+ * variant keeps under load), results.tsv (every sample, with its load), and
+ * gnuplot data and scripts for the plots (of the first load).
  */
 #ifndef FURI_BENCH_REPORT_H
 #define FURI_BENCH_REPORT_H
@@ -38,5 +39,13 @@ void bench_fmt_ratio(char *buf, size_t len, double a, double b);
  */
 double bench_suite_gain(const struct bench_run *run, const struct bench_suite *s, int g,
 			enum bench_kind a, enum bench_kind b, int *n, double *lo, double *hi);
+/*
+ * The same with kind a under load index la and kind b under lb: the gain of
+ * one kind over another under one load (la == lb), or what a kind keeps
+ * under a load (a == b, lb the idle index).
+ */
+double bench_suite_gain_at(const struct bench_run *run, const struct bench_suite *s, int g,
+			   enum bench_kind a, int la, enum bench_kind b, int lb, int *n,
+			   double *lo, double *hi);
 
 #endif /* FURI_BENCH_REPORT_H */

@@ -10,9 +10,12 @@
 #include "suites.h"
 #include "variants.h"
 
-/* The columns bench_report_tsv() writes, in order. */
+/*
+ * The columns bench_report_tsv() writes, in order. Files from before
+ * --load have no load column: their samples are idle ones.
+ */
 enum col {
-	C_SUITE, C_CELL, C_VARIANT, C_ROUND, C_STATE,
+	C_SUITE, C_CELL, C_VARIANT, C_LOAD, C_ROUND, C_STATE,
 	C_R_MIBS, C_R_IOPS, C_R_LAT, C_R_P99, C_W_MIBS, C_W_IOPS, C_W_LAT, C_W_P99,
 	C_IOS, C_REQUESTS, C_WINDOW, C_CPU, C_RSS, C_TRANSPORT, C_ERROR, C_NCOLS,
 };
@@ -76,11 +79,13 @@ static int build_variants(struct bench_run *run, char *const labels[], int n, ch
 {
 	char list[256] = ",", name[32], needle[40];
 	size_t used = 1;
+	bool peers = false;
 	int i;
 
 	for (i = 0; i < n; i++) {
 		if (!strncmp(labels[i], "native", 6))
 			continue;
+		peers |= strstr(labels[i], " libfuse io_uring") != NULL;
 		bench_str(name, sizeof(name), "%.*s", (int)strcspn(labels[i], " "), labels[i]);
 		bench_str(needle, sizeof(needle), ",%s,", name);
 		if (!strstr(list, needle) && used < sizeof(list))
@@ -91,8 +96,29 @@ static int build_variants(struct bench_run *run, char *const labels[], int n, ch
 		return -1;
 	}
 	/* ",memfs,nullfs," -> "memfs,nullfs," (strtok skips the empty ends). The
-	 * source directory only shapes descriptions, which plots do not show. */
-	return bench_variants_build(run, list + 1, "(source)", NULL, NULL, 0, err, errlen);
+	 * source directory only shapes descriptions, which plots do not show;
+	 * "" builds libfuse's peers without looking for their binaries. */
+	return bench_variants_build(run, list + 1, "(source)", peers ? "" : NULL, NULL, NULL, 0,
+				    err, errlen);
+}
+
+/* The index of load name in run->loads, added if new; -1 if unknown. */
+static int find_load(struct bench_run *run, const char *name)
+{
+	int l;
+
+	for (l = 0; l < run->nloads; l++)
+		if (!strcmp(bench_load_name(run->loads[l]), name))
+			return l;
+	for (l = 0; l < BENCH_NLOAD_KINDS; l++) {
+		if (strcmp(bench_load_name((enum bench_load)l), name))
+			continue;
+		if (run->nloads == BENCH_MAX_LOADS)
+			return -1;
+		run->loads[run->nloads] = (enum bench_load)l;
+		return run->nloads++;
+	}
+	return -1;
 }
 
 static void take_sample(struct bench_sample *x, char *const f[])
@@ -115,7 +141,7 @@ static void take_sample(struct bench_sample *x, char *const f[])
 /* Mount state as the samples show it; cells no sample reached are dropped. */
 static void settle_suite(const struct bench_run *run, struct bench_suite *s)
 {
-	int i, v, r, kept = 0;
+	int i, v, r, l, kept = 0;
 
 	for (v = 0; v < run->nvariants; v++) {
 		const char *want = run->v[v].kind == BENCH_NATIVE ? "native" :
@@ -124,18 +150,20 @@ static void settle_suite(const struct bench_run *run, struct bench_suite *s)
 
 		m->verified = true;
 		for (i = 0; i < s->ncells; i++) {
-			for (r = 0; r < run->rounds; r++) {
-				const struct bench_sample *x = &s->cells[i].s[v][r];
+			for (l = 0; l < run->nloads; l++) {
+				for (r = 0; r < run->rounds; r++) {
+					const struct bench_sample *x = &s->cells[i].s[l][v][r];
 
-				if (x->state == BENCH_NOT_RUN)
-					continue;
-				m->used = m->mounted = true;
-				if (x->state != BENCH_OK || !want)
-					continue;
-				if (strcmp(x->transport, want)) {
-					m->verified = false;
-					m->fallen_back = run->v[v].kind == BENCH_URING &&
-							 !strcmp(x->transport, "dev_fuse");
+					if (x->state == BENCH_NOT_RUN)
+						continue;
+					m->used = m->mounted = true;
+					if (x->state != BENCH_OK || !want)
+						continue;
+					if (strcmp(x->transport, want)) {
+						m->verified = false;
+						m->fallen_back = run->v[v].kind == BENCH_URING &&
+								 !strcmp(x->transport, "dev_fuse");
+					}
 				}
 			}
 		}
@@ -145,9 +173,10 @@ static void settle_suite(const struct bench_run *run, struct bench_suite *s)
 	for (i = 0; i < s->ncells; i++) {
 		bool any = false;
 
-		for (v = 0; v < run->nvariants && !any; v++)
-			for (r = 0; r < run->rounds && !any; r++)
-				any = s->cells[i].s[v][r].state != BENCH_NOT_RUN;
+		for (l = 0; l < run->nloads && !any; l++)
+			for (v = 0; v < run->nvariants && !any; v++)
+				for (r = 0; r < run->rounds && !any; r++)
+					any = s->cells[i].s[l][v][r].state != BENCH_NOT_RUN;
 		if (any && kept != i)
 			s->cells[kept] = s->cells[i];
 		kept += any;
@@ -173,12 +202,18 @@ int bench_results_read(FILE *f, struct bench_run *run, char *err, size_t errlen)
 		while (getline(&line, &cap, f) > 0) {
 			struct bench_suite *s;
 			struct bench_cell *c;
-			int v, round;
+			int v, l, round;
 
 			lineno++;
 			if (line[0] == '#' || !strncmp(line, "suite\t", 6) || line[0] == '\n')
 				continue;
 			n = split_tabs(line, fields, C_NCOLS + 1);
+			if (n == C_NCOLS - 1) {	/* no load column: idle */
+				memmove(&fields[C_LOAD + 1], &fields[C_LOAD],
+					(size_t)(C_NCOLS - 1 - C_LOAD) * sizeof(fields[0]));
+				fields[C_LOAD] = (char *)"idle";
+				n++;
+			}
 			if (n != C_NCOLS) {
 				bench_str(err, errlen, "line %d: %d columns, expected %d", lineno, n,
 					  C_NCOLS);
@@ -197,15 +232,18 @@ int bench_results_read(FILE *f, struct bench_run *run, char *err, size_t errlen)
 			s = find_suite(run, fields[C_SUITE]);
 			c = s ? find_cell(s, fields[C_CELL]) : NULL;
 			v = find_variant(run, fields[C_VARIANT]);
+			l = find_load(run, fields[C_LOAD]);
 			round = atoi(fields[C_ROUND]);
-			if (!c || v < 0 || round < 1 || round > BENCH_MAX_ROUNDS) {
+			if (!c || v < 0 || l < 0 || round < 1 || round > BENCH_MAX_ROUNDS) {
 				bench_str(err, errlen, "line %d: unknown %s '%s'", lineno,
-					  !s ? "suite" : !c ? "cell" : v < 0 ? "variant" : "round",
+					  !s ? "suite" : !c ? "cell" : v < 0 ? "variant" :
+					  l < 0 ? "load" : "round",
 					  !s ? fields[C_SUITE] : !c ? fields[C_CELL] :
-					  v < 0 ? fields[C_VARIANT] : fields[C_ROUND]);
+					  v < 0 ? fields[C_VARIANT] : l < 0 ? fields[C_LOAD] :
+					  fields[C_ROUND]);
 				goto out;
 			}
-			take_sample(&c->s[v][round - 1], fields);
+			take_sample(&c->s[l][v][round - 1], fields);
 			if (round > run->rounds)
 				run->rounds = round;
 		}

@@ -276,11 +276,15 @@ int bench_proc_cpu(pid_t pid, double *seconds)
 	return 0;
 }
 
-int bench_proc_cpu_precise(pid_t pid, double *seconds, int *nthreads)
+/*
+ * Call fn with the text of /proc/PID/task/TID/NAME for each live thread of
+ * pid. Returns how many threads were read, or -errno if pid is gone.
+ */
+static int each_thread(pid_t pid, const char *name, void (*fn)(const char *text, void *arg),
+		       void *arg)
 {
 	char path[64], file[128], *buf;
 	struct dirent *de;
-	double total = 0;
 	int n = 0;
 	DIR *d;
 
@@ -289,25 +293,69 @@ int bench_proc_cpu_precise(pid_t pid, double *seconds, int *nthreads)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
-		unsigned long long run_ns;
-
 		if (de->d_name[0] == '.')
 			continue;
-		bench_str(file, sizeof(file), "%s/%s/schedstat", path, de->d_name);
+		bench_str(file, sizeof(file), "%s/%s/%s", path, de->d_name, name);
 		if (bench_read_file(file, &buf, NULL))
 			continue;	/* the thread just exited */
-		if (sscanf(buf, "%llu", &run_ns) == 1) {
-			total += (double)run_ns / 1e9;
-			n++;
-		}
+		fn(buf, arg);
 		free(buf);
+		n++;
 	}
 	closedir(d);
-	if (!n)
+	return n ? n : -ESRCH;
+}
+
+struct run_time {
+	double total;
+	int n;
+};
+
+static void add_run_time(const char *schedstat, void *arg)
+{
+	struct run_time *rt = arg;
+	unsigned long long run_ns;
+
+	if (sscanf(schedstat, "%llu", &run_ns) == 1) {
+		rt->total += (double)run_ns / 1e9;
+		rt->n++;
+	}
+}
+
+int bench_proc_cpu_precise(pid_t pid, double *seconds, int *nthreads)
+{
+	struct run_time rt = { 0, 0 };
+	int r = each_thread(pid, "schedstat", add_run_time, &rt);
+
+	if (r < 0)
+		return r;
+	if (!rt.n)
 		return -ESRCH;
-	*seconds = total;
-	*nthreads = n;
+	*seconds = rt.total;
+	*nthreads = rt.n;
 	return 0;
+}
+
+struct name_match {
+	const char *prefix;
+	int matching;
+};
+
+static void match_name(const char *comm, void *arg)
+{
+	struct name_match *nm = arg;
+
+	nm->matching += !strncmp(comm, nm->prefix, strlen(nm->prefix));
+}
+
+int bench_proc_threads(pid_t pid, const char *comm_prefix, int *matching)
+{
+	struct name_match nm = { comm_prefix, 0 };
+	int n = each_thread(pid, "comm", match_name, &nm);
+
+	if (n > 0)
+		*matching = nm.matching;
+	return n;
 }
 
 int bench_proc_rss_kb(pid_t pid, double *kb)

@@ -60,6 +60,11 @@ int bench_proc_cpu(pid_t pid, double *seconds);
  * many threads there were (a thread that exits takes its time with it).
  */
 int bench_proc_cpu_precise(pid_t pid, double *seconds, int *nthreads);
+/*
+ * Threads of pid: returns how many (or -errno if gone), with those whose
+ * name (/proc/PID/task/TID/comm) starts with comm_prefix in *matching.
+ */
+int bench_proc_threads(pid_t pid, const char *comm_prefix, int *matching);
 /* VmRSS of pid in KiB; -errno if gone. */
 int bench_proc_rss_kb(pid_t pid, double *kb);
 /* true while pid exists. */

@@ -7,11 +7,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "variants.h"
 
 enum fs_arg { ARG_NONE, ARG_SOURCE_DIR, ARG_IMAGE };
 enum fs_native { NATIVE_TMPFS, NATIVE_SOURCE };
+
+/*
+ * libfuse's own example servers, the peers of furi's io_uring variants,
+ * run in the foreground (so we hold their pid) with -o io_uring and
+ * libfuse's default queue depth (FUSE_URING_QUEUE_DEPTH in the environment
+ * changes it: libfuse reads it itself). passthrough_hp runs with
+ * --nopassthrough: its data then goes over the ring, as furi's
+ * passthrough io_uring variant's does; with kernel passthrough it would
+ * be a peer of the passthrough column instead. nullfs has no exact peer:
+ * memfs_ll -o null_io answers reads with data from a scratch buffer and
+ * drops writes without a content store, which is the same data work as
+ * nullfs; its metadata is still memfs_ll's.
+ */
+static const struct peer {
+	const char *exe;	/* under --libfuse-examples DIR */
+	const char *flags;	/* before -o */
+	const char *opts;	/* the -o value */
+	const char *what;	/* for the report */
+} peer_memfs = { "memfs_ll", "-f", "io_uring", "libfuse's example memfs_ll" },
+  peer_nullfs = { "memfs_ll", "-f", "io_uring,null_io",
+		  "libfuse's example memfs_ll with -o null_io (no content store: reads from a "
+		  "scratch buffer, writes dropped), the closest libfuse peer of nullfs" },
+  peer_passthrough = { "passthrough_hp", "--foreground --nopassthrough", "io_uring",
+		       "libfuse's example passthrough_hp of --source DIR, its data over the ring "
+		       "(--nopassthrough, as furi's io_uring variant; no kernel passthrough)" };
 
 static const struct fs_entry {
 	const char *fs;			/* name after `furi mount` */
@@ -19,11 +45,13 @@ static const struct fs_entry {
 	enum fs_native native;		/* what "native" means for it */
 	const char *passthrough_opt;	/* -o option for kernel passthrough; NULL if none */
 	const char *what;		/* for the report */
+	const struct peer *peer;	/* libfuse's example serving the same; NULL if none */
 } fs_table[] = {
-	{ "memfs", ARG_NONE, NATIVE_TMPFS, NULL, "furi's in-memory POSIX filesystem" },
-	{ "nullfs", ARG_NONE, NATIVE_TMPFS, NULL, "furi's null filesystem (no storage work)" },
+	{ "memfs", ARG_NONE, NATIVE_TMPFS, NULL, "furi's in-memory POSIX filesystem", &peer_memfs },
+	{ "nullfs", ARG_NONE, NATIVE_TMPFS, NULL, "furi's null filesystem (no storage work)",
+	  &peer_nullfs },
 	{ "passthrough", ARG_SOURCE_DIR, NATIVE_SOURCE, "kernel_passthrough",
-	  "furi's passthrough of --source DIR" },
+	  "furi's passthrough of --source DIR", &peer_passthrough },
 	/*
 	 * image exports one image file per variant, kept under --source DIR
 	 * (a real disk: native is the same kind of file there), as a directory
@@ -31,7 +59,7 @@ static const struct fs_entry {
 	 * suites' files cannot be created in it.
 	 */
 	{ "image", ARG_IMAGE, NATIVE_SOURCE, NULL,
-	  "furi's image export of an image file under --source DIR" },
+	  "furi's image export of an image file under --source DIR", NULL },
 };
 
 static const struct fs_entry *find_entry(const char *fs)
@@ -142,9 +170,38 @@ static int fuse_variant(struct bench_run *run, const struct fs_entry *e, const c
 	return v;
 }
 
+/* The libfuse peer of an entry, from the examples directory dir. */
+static int peer_variant(struct bench_run *run, const struct fs_entry *e, const char *source,
+			const char *dir, char *err, size_t errlen)
+{
+	const struct peer *p = e->peer;
+	char label[64], desc[1024], exe[512];
+	int v;
+
+	bench_str(exe, sizeof(exe), "%s/%s", *dir ? dir : "(libfuse examples)", p->exe);
+	if (*dir && access(exe, X_OK)) {
+		bench_str(err, errlen, "--libfuse-examples %s: no executable %s there (build libfuse's "
+			  "examples as docs/BENCHMARKS.md shows, then give their directory)", dir, p->exe);
+		return -1;
+	}
+	bench_str(label, sizeof(label), "%s libfuse io_uring", e->fs);
+	bench_str(desc, sizeof(desc), "%s: `%s %s -o %s%s%s MNT`, its io_uring use read back from "
+		  "libfuse's FUSE_INIT status line and its fuse-ring threads", p->what, exe, p->flags,
+		  p->opts, e->arg == ARG_SOURCE_DIR ? " " : "", e->arg == ARG_SOURCE_DIR ? source : "");
+	v = add_variant(run, label, e->fs, e->arg == ARG_SOURCE_DIR ? source : NULL,
+			BENCH_LIBFUSE_URING, p->opts, desc);
+	if (v < 0) {
+		bench_str(err, errlen, "too many variants");
+		return -1;
+	}
+	bench_str(run->v[v].exe, sizeof(run->v[v].exe), "%s", exe);
+	bench_str(run->v[v].peer_flags, sizeof(run->v[v].peer_flags), "%s", p->flags);
+	return v;
+}
+
 int bench_variants_build(struct bench_run *run, const char *fs_list, const char *source,
-			 int (*available)(const char *fs), char *skipped, size_t skippedlen,
-			 char *err, size_t errlen)
+			 const char *libfuse_dir, int (*available)(const char *fs),
+			 char *skipped, size_t skippedlen, char *err, size_t errlen)
 {
 	char *list = strdup(fs_list), *save = NULL, *fs;
 	size_t sk = 0;
@@ -204,8 +261,15 @@ int bench_variants_build(struct bench_run *run, const char *fs_list, const char 
 			g->v[BENCH_PASSTHROUGH] = add_variant(run, label, fs, source,
 							      BENCH_PASSTHROUGH, opts, desc);
 		}
-		for (k = 0; k < BENCH_NKINDS; k++)
-			if (k != BENCH_PASSTHROUGH && g->v[k] < 0) {
+		if (libfuse_dir && e->peer) {
+			g->v[BENCH_LIBFUSE_URING] = peer_variant(run, e, source, libfuse_dir, err, errlen);
+			if (g->v[BENCH_LIBFUSE_URING] < 0) {
+				free(list);
+				return -1;
+			}
+		}
+		for (k = 0; k <= BENCH_LEGACY; k++)
+			if (g->v[k] < 0) {
 				bench_str(err, errlen, "too many variants");
 				free(list);
 				return -1;

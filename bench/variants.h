@@ -18,12 +18,15 @@
 /*
  * Fill run->v and run->g for the comma-separated list fs_list. available(fs)
  * says whether this furi binary has the filesystem (a missing one is skipped
- * with a note in skipped). source: --source DIR or NULL. Returns 0 or -1 with
- * err.
+ * with a note in skipped). source: --source DIR or NULL. libfuse_dir:
+ * --libfuse-examples DIR or NULL; with it each filesystem that has a libfuse
+ * peer gets a BENCH_LIBFUSE_URING variant (an error if its binary is not
+ * there; "" makes the peers without looking, for results read back).
+ * Returns 0 or -1 with err.
  */
 int bench_variants_build(struct bench_run *run, const char *fs_list, const char *source,
-			 int (*available)(const char *fs), char *skipped, size_t skippedlen,
-			 char *err, size_t errlen);
+			 const char *libfuse_dir, int (*available)(const char *fs),
+			 char *skipped, size_t skippedlen, char *err, size_t errlen);
 
 /* File-name safe slug of a variant label: "memfs-io_uring". */
 void bench_variant_slug(const struct bench_variant *v, char *buf, size_t len);

@@ -28,6 +28,7 @@
 
 #include "fio.h"
 #include "furi_cmd.h"
+#include "load.h"
 #include "meta.h"
 #include "mounts.h"
 #include "report.h"
@@ -45,6 +46,7 @@ struct ctx {
 	char out[PATH_LEN];	/* report directory (absolute) */
 	char work[PATH_LEN];	/* our temporary directory: mountpoints live here */
 	char log[PATH_LEN];	/* furi mount/umount messages */
+	char load_log[PATH_LEN];	/* the pids of every busy process started */
 	struct bench_place place[BENCH_MAX_VARIANTS];
 	bool tty;
 	long total, done;	/* samples, for the progress line */
@@ -55,7 +57,8 @@ void furi_cmd_bench_usage(FILE *out)
 {
 	fprintf(out,
 "Usage: furi bench [SUITE...] [--quick] [--out DIR] [--rounds N] [--fs LIST]\n"
-"                  [--source DIR] [--enable-uring]\n"
+"                  [--source DIR] [--load LIST] [--libfuse-examples DIR]\n"
+"                  [--enable-uring]\n"
 "       furi bench --replot DIR\n"
 "\n"
 "Run fio and furi's metadata program against each variant side by side and write\n"
@@ -63,10 +66,11 @@ void furi_cmd_bench_usage(FILE *out)
 "the raw fio JSON and status snapshots under DIR/raw/, and plots under DIR/plots/.\n"
 "\n"
 "Variants: native (a tmpfs furi bench mounts, or --source DIR for filesystems that\n"
-"serve a directory), and each filesystem on io_uring (-o transport=uring) and on\n"
-"/dev/fuse (-o transport=legacy). The transport of every mount is read back from\n"
-"`furi status MNT --json` before numbers are reported; an io_uring mount served by\n"
-"/dev/fuse is reported as fallen back, never as io_uring.\n"
+"serve a directory), each filesystem on io_uring (-o transport=uring) and on\n"
+"/dev/fuse (-o transport=legacy), and with --libfuse-examples libfuse's peer. The\n"
+"transport of every mount is read back (`furi status MNT --json`) before numbers\n"
+"are reported; an io_uring mount served by /dev/fuse is reported as fallen back,\n"
+"never as io_uring.\n"
 "\n"
 "Suites (default: all, in this order):\n"
 "  transport  4 KiB O_DIRECT randread/randwrite QD1 and QD64, 1 MiB O_DIRECT reads,\n"
@@ -89,6 +93,21 @@ void furi_cmd_bench_usage(FILE *out)
 "  --source DIR     the directory served by filesystems that need one (passthrough),\n"
 "                   or where image keeps its image files: furi bench qemu --fs image\n"
 "                   --source DIR measures the image export against its own disk\n"
+"  --load LIST      background work beside every sample, comma-separated (default\n"
+"                   idle): idle (nothing), nice19 or nice0 (one CPU-bound busy\n"
+"                   process per online CPU at nice 19 or 0, started right before\n"
+"                   each sample and killed right after). Each cell runs under each\n"
+"                   load, interleaved with the variants; the report has the tables\n"
+"                   per load and, with idle in the list, what each variant keeps\n"
+"                   under load (loaded / idle throughput)\n"
+"  --libfuse-examples DIR\n"
+"                   add libfuse's own io_uring servers from DIR (libfuse's built\n"
+"                   examples, see docs/BENCHMARKS.md) as the \"libfuse io_uring\"\n"
+"                   variant: memfs_ll -o io_uring for memfs, memfs_ll -o\n"
+"                   io_uring,null_io for nullfs, passthrough_hp --nopassthrough\n"
+"                   -o io_uring for passthrough (image has no peer). Each runs in\n"
+"                   the foreground under furi bench; its io_uring use is read back\n"
+"                   from libfuse's FUSE_INIT status line and its fuse-ring threads\n"
 "  --enable-uring   set /sys/module/fuse/parameters/enable_uring to Y if it is N\n"
 "  --replot DIR     draw the plots of an earlier run again from DIR/results.tsv\n"
 "                   into DIR/plots/, measuring nothing (needs gnuplot, not root)\n"
@@ -253,13 +272,23 @@ static void take_snap(struct ctx *x, int v, struct snap *sn, const char *save)
 		sn->ok = true;
 		return;
 	}
-	if (bench_status_read(x->self, x->place[v].mnt, &st, save, err, sizeof(err)))
-		return;
+	if (x->place[v].peer) {
+		int rings = 0;
+
+		/* A libfuse peer: no counters; its ring threads say which transport serves. */
+		if (bench_proc_threads(x->place[v].pid, BENCH_LIBFUSE_RING_COMM, &rings) < 0)
+			return;
+		sn->requests = -1;
+		bench_str(sn->transport, sizeof(sn->transport), "%s", rings ? "io_uring" : "dev_fuse");
+	} else {
+		if (bench_status_read(x->self, x->place[v].mnt, &st, save, err, sizeof(err)))
+			return;
+		sn->requests = st.requests;
+		bench_str(sn->transport, sizeof(sn->transport), "%s", st.transport);
+	}
 	if (bench_proc_cpu(x->place[v].pid, &sn->cpu))
 		return;
 	sn->precise = !bench_proc_cpu_precise(x->place[v].pid, &sn->cpu_ns, &sn->threads);
-	sn->requests = st.requests;
-	bench_str(sn->transport, sizeof(sn->transport), "%s", st.transport);
 	sn->t = bench_now();
 	sn->ok = true;
 }
@@ -298,9 +327,10 @@ static void sample_fail(struct bench_sample *smp, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void run_sample(struct ctx *x, struct bench_suite *s, struct bench_cell *c, int v, int r)
+static void run_sample(struct ctx *x, struct bench_suite *s, struct bench_cell *c, int v, int l,
+		       int r)
 {
-	struct bench_sample *smp = &c->s[v][r];
+	struct bench_sample *smp = &c->s[l][v][r];
 	const struct bench_work *w = &c->w;
 	char slug[64], base[PATH_LEN + 256], outp[PATH_LEN + 300], errp[PATH_LEN + 300];
 	char sb[PATH_LEN + 300], sa[PATH_LEN + 300], *argv[64], buf[16384], *text = NULL;
@@ -318,6 +348,9 @@ static void run_sample(struct ctx *x, struct bench_suite *s, struct bench_cell *
 	smp->rss_kb = -1;
 	smp->cpu_s = -1;
 	bench_variant_slug(&x->run->v[v], slug, sizeof(slug));
+	if (x->run->loads[l] != BENCH_LOAD_IDLE)
+		bench_str(slug + strlen(slug), sizeof(slug) - strlen(slug), "-%s",
+			  bench_load_name(x->run->loads[l]));
 	bench_str(base, sizeof(base), "%s/raw/%s/%s", x->out, s->name, c->id);
 	bench_mkdirs(base, 0755);
 	bench_str(outp, sizeof(outp), "%s/%s-r%d.%s", base, slug, r + 1,
@@ -434,11 +467,12 @@ static void run_sample(struct ctx *x, struct bench_suite *s, struct bench_cell *
 	free(text);
 	if (x->place[v].fuse && smp->state == BENCH_OK && (!a.ok || !b.ok)) {
 		/* Without the server's own word, the numbers may not be this variant's. */
-		sample_fail(smp, "furi status unreadable around the run");
+		sample_fail(smp, "%s unreadable around the run",
+			    x->place[v].peer ? "the server's threads" : "furi status");
 	}
 	if (x->place[v].fuse) {
 		if (a.ok && b.ok && steady_ok) {
-			smp->requests = b.requests - a.requests;
+			smp->requests = x->place[v].peer ? -1 : b.requests - a.requests;
 			smp->window_s = b.t - a.t;
 			/*
 			 * utime+stime counts in 10 ms ticks; the per-thread
@@ -459,6 +493,45 @@ static void run_sample(struct ctx *x, struct bench_suite *s, struct bench_cell *
 	} else {
 		bench_str(smp->transport, sizeof(smp->transport), "native");
 	}
+}
+
+/*
+ * One sample beside its background load: the busy processes start right
+ * before it and are killed right after, whatever ended it (interrupted,
+ * failed). Their pids go to the load log, so a test can check that none
+ * survived.
+ */
+static void sample_under_load(struct ctx *x, struct bench_suite *s, struct bench_cell *c, int v,
+			      int l, int r)
+{
+	enum bench_load load = x->run->loads[l];
+	struct bench_load_procs lp;
+	int rc, i;
+
+	if (load == BENCH_LOAD_IDLE) {
+		run_sample(x, s, c, v, l, r);
+		return;
+	}
+	rc = bench_load_start(load, x->run->load_procs, &lp);
+	if (rc) {
+		sample_fail(&c->s[l][v][r], "cannot start the %s load: %s", bench_load_name(load),
+			    strerror(-rc));
+		return;
+	}
+	{
+		FILE *f = fopen(x->load_log, "a");
+
+		if (f) {
+			fprintf(f, "%s %s %s round %d: %s, pgid %d, pids", s->name, c->id,
+				x->run->v[v].label, r + 1, bench_load_name(load), (int)lp.pgid);
+			for (i = 0; i < lp.n; i++)
+				fprintf(f, " %d", (int)lp.pid[i]);
+			fprintf(f, "\n");
+			fclose(f);
+		}
+	}
+	run_sample(x, s, c, v, l, r);
+	bench_load_stop(&lp);
 }
 
 /* ---- a suite ---- */
@@ -492,17 +565,20 @@ static void run_suite(struct ctx *x, struct bench_suite *s)
 {
 	struct bench_run *run = x->run;
 	double t0 = bench_now();
-	int v, i, r, k, nv = run->nvariants;
+	int v, i, r, k, nv = run->nvariants, nl = run->nloads;
 	char err[512];
 
 	s->run = true;
 	for (v = 0; v < nv && !bench_interrupted; v++) {
-		char slug[64], mnt[PATH_LEN + 128];
+		char slug[64], mnt[PATH_LEN + 128], server_log[PATH_LEN + 128];
 
 		bench_variant_slug(&run->v[v], slug, sizeof(slug));
 		bench_str(mnt, sizeof(mnt), "%s/%s-%s", x->work, s->name, slug);
+		bench_str(server_log, sizeof(server_log), "%s/raw/%s-%s.server.log", x->out, s->name,
+			  slug);
 		progress(x, "%s: mounting %s", s->name, run->v[v].label);
-		if (bench_bring_up(x->self, &run->v[v], mnt, &x->place[v], &s->m[v], x->log)) {
+		if (bench_bring_up(x->self, &run->v[v], mnt, &x->place[v], &s->m[v], x->log,
+				   server_log)) {
 			say(x, "%s: %s not measured: %s", s->name, run->v[v].label, s->m[v].problem);
 			if (bench_take_down(&x->place[v], x->log, err, sizeof(err)))
 				say(x, "%s", err);
@@ -513,6 +589,9 @@ static void run_suite(struct ctx *x, struct bench_suite *s)
 			    s->name, run->v[v].label, s->m[v].problem);
 		else if (!s->m[v].verified)
 			say(x, "%s: %s: %s", s->name, run->v[v].label, s->m[v].problem);
+		else if (run->v[v].kind == BENCH_LIBFUSE_URING)
+			say(x, "%s: %s verified: %s (pid %d)", s->name, run->v[v].label,
+			    s->m[v].transport_line, s->m[v].pid);
 		else if (run->v[v].kind != BENCH_NATIVE)
 			say(x, "%s: %s verified: furi status says %s (pid %d)", s->name,
 			    run->v[v].label, s->m[v].transport, s->m[v].pid);
@@ -539,22 +618,31 @@ static void run_suite(struct ctx *x, struct bench_suite *s)
 			bench_str(c->cmd + strlen(c->cmd), sizeof(c->cmd) - strlen(c->cmd),
 				 "   # after: sync; echo 3 > /proc/sys/vm/drop_caches");
 		for (r = 0; r < run->rounds && !bench_interrupted; r++) {
-			for (k = 0; k < nv && !bench_interrupted; k++) {
-				char h[200];
+			for (k = 0; k < nv * nl && !bench_interrupted; k++) {
+				char h[200], under[32] = "";
+				int l;
 
-				/* Interleave, and rotate the order each round. */
-				v = (k + r) % nv;
+				/*
+				 * Interleave, and rotate the order each round; a
+				 * variant's loads run back to back, so its loaded
+				 * and idle samples are close in time.
+				 */
+				v = (k + r * nl) % (nv * nl) / nl;
+				l = (k + r) % nl;
 				if (!x->place[v].up) {
 					x->done++;
 					continue;
 				}
-				progress(x, "%s: %s: %s round %d/%d", s->name, c->title, run->v[v].label,
-					 r + 1, run->rounds);
-				run_sample(x, s, c, v, r);
+				if (nl > 1)
+					bench_str(under, sizeof(under), " under %s",
+						  bench_load_name(run->loads[l]));
+				progress(x, "%s: %s: %s%s round %d/%d", s->name, c->title,
+					 run->v[v].label, under, r + 1, run->rounds);
+				sample_under_load(x, s, c, v, l, r);
 				x->done++;
-				headline(h, sizeof(h), c, &c->s[v][r]);
-				progress(x, "%s: %s: %s round %d/%d: %s", s->name, c->title,
-					 run->v[v].label, r + 1, run->rounds, h);
+				headline(h, sizeof(h), c, &c->s[l][v][r]);
+				progress(x, "%s: %s: %s%s round %d/%d: %s", s->name, c->title,
+					 run->v[v].label, under, r + 1, run->rounds, h);
 			}
 		}
 	}
@@ -720,6 +808,19 @@ done:
 	return rc;
 }
 
+/* An optional path option made absolute in buf; false (said why) if it cannot be. */
+static bool absolute_option(const char **path, char *buf, size_t len, const char *option)
+{
+	if (!*path)
+		return true;
+	if (absolute(*path, buf, len)) {
+		fprintf(stderr, "furi bench: bad %s\n", option);
+		return false;
+	}
+	*path = buf;
+	return true;
+}
+
 int furi_cmd_bench_meta(int argc, char **argv)
 {
 	return bench_meta_main(argc, argv);
@@ -735,11 +836,17 @@ int furi_cmd_bench(int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "enable-uring", no_argument, NULL, 'E' },
 		{ "replot", required_argument, NULL, 'P' },
+		{ "load", required_argument, NULL, 'L' },
+		{ "libfuse-examples", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL, *fs_list = BENCH_DEFAULT_FS, *source = NULL, *replot_dir = NULL;
-	char source_abs[PATH_LEN], skipped[256], err[512], eu[16], defout[128];
+	const char *load_list = "idle", *libfuse = NULL;
+	char source_abs[PATH_LEN], libfuse_abs[PATH_LEN], skipped[256], err[512], eu[16];
+	char defout[128];
+	enum bench_load loads[BENCH_MAX_LOADS];
+	int nloads;
 	bool enable = false, quick = false, gnuplot;
 	struct bench_run *run;
 	struct ctx x;
@@ -761,6 +868,8 @@ int furi_cmd_bench(int argc, char **argv)
 		case 's': source = optarg; break;
 		case 'E': enable = true; break;
 		case 'P': replot_dir = optarg; break;
+		case 'L': load_list = optarg; break;
+		case 'F': libfuse = optarg; break;
 		case 'h': furi_cmd_bench_usage(stdout); return 0;
 		default: furi_cmd_die_option("bench", c, argv);
 		}
@@ -769,6 +878,18 @@ int furi_cmd_bench(int argc, char **argv)
 		if (optind < argc)
 			furi_cmd_die_usage("bench", "--replot DIR takes no suite: it draws what DIR/results.tsv holds");
 		return replot(replot_dir);
+	}
+	nloads = bench_load_parse(load_list, loads, BENCH_MAX_LOADS, err, sizeof(err));
+	if (nloads < 0)
+		furi_cmd_die_usage("bench", "%s", err);
+	if (libfuse) {
+		struct stat st;
+
+		errno = 0;
+		if (stat(libfuse, &st) || !S_ISDIR(st.st_mode))
+			furi_cmd_die_usage("bench", "--libfuse-examples %s: %s (give the directory of "
+					   "libfuse's built examples, e.g. libfuse/build/example)",
+					   libfuse, errno ? strerror(errno) : "not a directory");
 	}
 	run = calloc(1, sizeof(*run));
 	if (!run) {
@@ -779,6 +900,14 @@ int furi_cmd_bench(int argc, char **argv)
 	x.run = run;
 	run->quick = quick;
 	run->rounds = rounds ? rounds : run->quick ? 1 : 3;
+	run->nloads = nloads;
+	memcpy(run->loads, loads, sizeof(loads));
+	/* One busy process per online CPU: every CPU has other work runnable. */
+	run->load_procs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (run->load_procs < 1)
+		run->load_procs = 1;
+	if (run->load_procs > BENCH_LOAD_MAX_PROCS)
+		run->load_procs = BENCH_LOAD_MAX_PROCS;
 	for (i = optind; i < argc; i++) {
 		bool known = false;
 		int k;
@@ -810,13 +939,10 @@ int furi_cmd_bench(int argc, char **argv)
 		return FURI_EXIT_FAIL;
 	}
 	gnuplot = have_tool("gnuplot");
-	if (source) {
-		if (absolute(source, source_abs, sizeof(source_abs))) {
-			fprintf(stderr, "furi bench: bad --source\n");
-			free(run);
-			return FURI_EXIT_FAIL;
-		}
-		source = source_abs;
+	if (!absolute_option(&source, source_abs, sizeof(source_abs), "--source") ||
+	    !absolute_option(&libfuse, libfuse_abs, sizeof(libfuse_abs), "--libfuse-examples")) {
+		free(run);
+		return FURI_EXIT_FAIL;
 	}
 
 	/* The command line, for the report. */
@@ -825,6 +951,14 @@ int furi_cmd_bench(int argc, char **argv)
 		used += (size_t)snprintf(run->command + used, sizeof(run->command) - used, " %s",
 					 argv[i]);
 
+	if (bench_variants_build(run, fs_list, source, libfuse, fs_available, skipped,
+				 sizeof(skipped), err, sizeof(err))) {
+		fprintf(stderr, "furi bench: %s\n", err);
+		free(run);
+		return FURI_EXIT_FAIL;
+	}
+	if (skipped[0])
+		fprintf(stderr, "furi bench: not in this furi, skipped: %s\n", skipped);
 	bench_enable_uring(eu, sizeof(eu));
 	if (strcmp(eu, "Y") && enable) {
 		int fd = open(BENCH_ENABLE_URING_PATH, O_WRONLY | O_CLOEXEC);
@@ -845,14 +979,6 @@ int furi_cmd_bench(int argc, char **argv)
 			"not mount. Fix: echo Y > %s, or run furi bench --enable-uring\n",
 			BENCH_ENABLE_URING_PATH, eu, BENCH_ENABLE_URING_PATH);
 
-	if (bench_variants_build(run, fs_list, source, fs_available, skipped, sizeof(skipped), err,
-				 sizeof(err))) {
-		fprintf(stderr, "furi bench: %s\n", err);
-		free(run);
-		return FURI_EXIT_FAIL;
-	}
-	if (skipped[0])
-		fprintf(stderr, "furi bench: not in this furi, skipped: %s\n", skipped);
 	bench_str(run->native_note, sizeof(run->native_note),
 		 "native is %s. A tmpfs has no page cache to drop: its buffered and mmap reads "
 		 "always come from memory.",
@@ -878,6 +1004,8 @@ int furi_cmd_bench(int argc, char **argv)
 		bench_str(raw, sizeof(raw), "%s/raw", x.out);
 		bench_mkdirs(raw, 0755);
 		bench_str(x.log, sizeof(x.log), "%s/raw/furi.log", x.out);
+		bench_str(x.load_log, sizeof(x.load_log), "%s/raw/load.log", x.out);
+		unlink(x.load_log);
 	}
 	bench_str(x.work, sizeof(x.work), "/tmp/furi-bench.XXXXXX");
 	if (!mkdtemp(x.work)) {
@@ -903,16 +1031,17 @@ int furi_cmd_bench(int argc, char **argv)
 			rc = FURI_EXIT_FAIL;
 			goto done;
 		}
-		x.total += (long)run->s[run->nsuites].ncells * run->nvariants * run->rounds;
+		x.total += (long)run->s[run->nsuites].ncells * run->nvariants * run->rounds *
+			   run->nloads;
 		run->nsuites++;
 	}
 	x.t_start = bench_now();
 	if (atof(run->machine.load_start) > run->machine.ncpu / 2.0)
 		say(&x, "the machine is busy (load average %s on %d CPUs): numbers will be noisy",
 		    run->machine.load_start, run->machine.ncpu);
-	say(&x, "%d suite%s, %d variants, %d round%s, report in %s", run->nsuites,
+	say(&x, "%d suite%s, %d variants, %d round%s, load%s %s, report in %s", run->nsuites,
 	    run->nsuites == 1 ? "" : "s", run->nvariants, run->rounds, run->rounds == 1 ? "" : "s",
-	    x.out);
+	    run->nloads == 1 ? "" : "s", load_list, x.out);
 	for (i = 0; i < run->nsuites && !bench_interrupted; i++)
 		run_suite(&x, &run->s[i]);
 	take_all_down(&x);

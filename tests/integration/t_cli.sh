@@ -125,6 +125,15 @@ assert_fails_with bench-replot-no-results 1 "cannot read $T_DIR/no-run/results.t
 	"fix: give the --out DIR of a furi bench run" "$FURI" bench --replot "$T_DIR/no-run"
 assert_fails_with bench-replot-and-suite 2 "--replot DIR takes no suite" "see: furi help bench" \
 	"$FURI" bench --replot "$T_DIR" transport
+assert_fails_with bench-bad-load 2 "--load: unknown load 'busy' (known: idle, nice19, nice0)" \
+	"see: furi help bench" "$FURI" bench --load idle,busy
+assert_fails_with bench-load-twice 2 "--load: 'nice19' is given twice" "see: furi help bench" \
+	"$FURI" bench --load nice19,idle,nice19
+assert_fails_with bench-no-libfuse-dir 2 "--libfuse-examples $T_DIR/no-libfuse: No such file or directory" \
+	"give the directory of libfuse's built examples" "$FURI" bench --libfuse-examples "$T_DIR/no-libfuse"
+mkdir -p "$T_DIR/empty-examples"
+assert_fails_with bench-no-libfuse-example 1 "--libfuse-examples $T_DIR/empty-examples: no executable memfs_ll there" \
+	"build libfuse's examples as docs/BENCHMARKS.md shows" "$FURI" bench --libfuse-examples "$T_DIR/empty-examples" --out "$T_DIR/no-report" transport
 
 # ---------------------------------------------------------------------------
 # Mountpoints that cannot be used
