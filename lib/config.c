@@ -259,6 +259,13 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 		return set_uint(&cfg->queue_depth, key, val, 1, 4096, err, errlen);
 	if (!strcmp(key, "queue_start"))
 		return set_uint(&cfg->queue_start, key, val, 1, 4096, err, errlen);
+	if (!strcmp(key, "max_buffers")) {
+		if (!val || parse_size(val, &cfg->max_buffers))
+			return furi_seterr(err, errlen, EINVAL,
+					   "bad value for -o max_buffers: '%s' (expected a size such as 64M)",
+					   val ? val : "");
+		return 0;
+	}
 	if (!strcmp(key, "uring_threads"))
 		return set_uint(&cfg->uring_threads, key, val, 1, 4096, err, errlen);
 	if (!strcmp(key, "threads"))
@@ -322,6 +329,9 @@ const char *furi_config_help(void)
 "  -o queue_start=N        entries a queue starts with (default 4); while all of a\n"
 "                          queue's entries are busy it registers as many again, up\n"
 "                          to queue_depth (queue_start=queue_depth: fixed depth)\n"
+"  -o max_buffers=SIZE     the queues stop growing when their entries' buffers\n"
+"                          would pass SIZE together (e.g. 64M; default: no limit\n"
+"                          but queue_depth); furi logs the queue that stopped\n"
 "  -o uring_threads=N      serve the per-CPU queues with N threads (default: one\n"
 "                          pinned thread per queue)\n"
 "  -o threads=N            /dev/fuse worker threads (default: one per CPU, at least 2)\n"

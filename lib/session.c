@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -110,18 +111,36 @@ static void human_size(char *buf, size_t len, uint64_t bytes)
 		snprintf(buf, len, "%llu KiB", (unsigned long long)(bytes >> 10));
 }
 
+/* What pinning the entries' buffers for backend I/O may take, said when it is limited. */
+static void describe_memlock(char *buf, size_t len)
+{
+	struct rlimit rl;
+	char limit[32];
+
+	buf[0] = '\0';
+	if (geteuid() == 0 || getrlimit(RLIMIT_MEMLOCK, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	human_size(limit, sizeof(limit), rl.rlim_cur);
+	snprintf(buf, len, "; backend I/O pins buffers up to RLIMIT_MEMLOCK (%s), then goes unregistered",
+		 limit);
+}
+
 static void describe_transport(struct furi_session *se)
 {
 	struct furi_status *st = se->status;
-	char payload[32], total[32];
+	char payload[32], total[32], memlock[128];
+	uint64_t ceiling = st ? st->buffer_bytes : 0;
 
+	if (se->cfg.max_buffers && se->cfg.max_buffers < ceiling)
+		ceiling = se->cfg.max_buffers;
 	human_size(payload, sizeof(payload), se->payload_size);
-	human_size(total, sizeof(total), st ? st->buffer_bytes : 0);
+	human_size(total, sizeof(total), ceiling);
+	describe_memlock(memlock, sizeof(memlock));
 	if (se->uring_active)
 		snprintf(se->transport_line, sizeof(se->transport_line),
-			 "io_uring: %u queues x %u-%u entries on %u threads, %s per entry, buffers up to %s (touched as requests need them)",
-			 st->queues, st->depth_start,
-			 st->depth, st->uring_threads, payload, total);
+			 "io_uring: %u queues x %u-%u entries on %u threads, %s per entry, buffers up to %s%s (touched as requests need them)%s",
+			 st->queues, st->depth_start, st->depth, st->uring_threads, payload, total,
+			 ceiling < st->buffer_bytes ? " (-o max_buffers)" : "", memlock);
 	else
 		snprintf(se->transport_line, sizeof(se->transport_line),
 			 "/dev/fuse: %u threads; io_uring not used: %s",

@@ -127,6 +127,7 @@ struct furi_uring {
 	struct furi_session *se;
 	unsigned nqueues, nthreads, depth;
 	unsigned start;				/* entries each queue registers first */
+	_Atomic uint64_t buffer_bytes;		/* of the entries registered, for -o max_buffers */
 	size_t payload_size;
 	struct uring_queue *queues;
 	struct uring_thread *threads;
@@ -649,10 +650,35 @@ static void register_entry(struct uring_thread *t, struct uring_queue *q)
 	q->chan.stats->entries = q->registered;
 }
 
+/* How many more entries -o max_buffers leaves room for (taken from it), at most want. */
+static unsigned take_budget(struct furi_uring *u, unsigned want)
+{
+	uint64_t have = atomic_load(&u->buffer_bytes), next;
+
+	if (!u->se->cfg.max_buffers)
+		return want;
+	do {
+		uint64_t room = have < u->se->cfg.max_buffers ? u->se->cfg.max_buffers - have : 0;
+
+		want = (unsigned)FURI_MIN((uint64_t)want, room / u->payload_size);
+		next = have + (uint64_t)want * u->payload_size;
+	} while (want && !atomic_compare_exchange_weak(&u->buffer_bytes, &have, next));
+	return want;
+}
+
 static void grow(struct uring_thread *t, struct uring_queue *q)
 {
-	unsigned n = FURI_MIN(q->registered, t->u->depth - q->registered);
+	unsigned want = FURI_MIN(q->registered, t->u->depth - q->registered);
+	unsigned n = take_budget(t->u, want);
 
+	if (n < want) {
+		q->growth_stopped = true;	/* the budget does not come back */
+		furi_warn("queue %u stays at %u entries: -o max_buffers=%llu is reached (fix: a "
+			  "larger -o max_buffers, or a smaller -o max_write)", q->qid,
+			  q->registered + n, (unsigned long long)t->u->se->cfg.max_buffers);
+	}
+	if (!n)
+		return;
 	while (n--)
 		register_entry(t, q);
 	q->chan.stats->growths++;
@@ -882,6 +908,8 @@ static void register_entries(struct uring_thread *t)
 			q->growth_stopped = true;
 		for (j = 0; j < n; j++)
 			register_entry(t, q);
+		/* The first entries are owed whatever the budget: the ring needs them. */
+		atomic_fetch_add(&u->buffer_bytes, (uint64_t)n * u->payload_size);
 	}
 	arm_wake(t);
 	/* REGISTER failures complete inline, so they are visible right after submit. */

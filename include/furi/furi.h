@@ -592,6 +592,8 @@ struct furi_config {
 	unsigned queue_depth;		/* io_uring entries per queue, at most */
 	unsigned queue_start;		/* entries a queue starts with (default 4); it
 					 * registers more (doubling) while all are busy */
+	unsigned long long max_buffers;	/* bytes of entry buffers the queues may grow to
+					 * together; 0: no limit but queue_depth */
 	unsigned uring_threads;		/* 0: one pinned thread per queue */
 	unsigned legacy_threads;	/* /dev/fuse workers when legacy serves requests */
 	unsigned spin_us;		/* busy-poll this long for the next request; 0 = off */

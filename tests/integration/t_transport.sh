@@ -365,6 +365,32 @@ if command -v fio >/dev/null; then
 	done
 fi
 
+# --- -o max_buffers stops growth, and says so ---------------------------
+# 128 KiB entries, 4 a queue to start: the first entries of all queues take
+# ncpu x 512 KiB; a budget of exactly that leaves no room to grow. A QD64
+# client on CPU 0 then runs on queue 0's 4 entries, every block verified,
+# and the server names the queue and the option.
+if command -v fio >/dev/null; then
+	m=$(t_mkdir budget)
+	log="$T_DIR/budget.log"
+	if furi_mount_fg "$log" memfs "$m" -o "transport=uring,max_write=128k,max_buffers=$((ncpu * 512))K"; then
+		assert_contains budget/mount-line "$(head -5 "$log")" "(-o max_buffers)"
+		taskset -c 0 fio --name=budget --filename="$m/f" --ioengine=io_uring --rw=randwrite \
+			--bs=4k --direct=1 --iodepth=64 --size=8M --verify=crc32c --verify_fatal=1 \
+			--verify_state_save=0 --output-format=json >"$T_DIR/fio-budget.json" 2>&1
+		assert_eq budget/verified 0 $?
+		q0=$(queue0_json "$m")
+		assert_eq budget/queue0-stays-at-start 4 "$(jq .entries <<<"$q0")"
+		assert_eq budget/queue0-never-grew 0 "$(jq .growths <<<"$q0")"
+		assert_contains budget/says-which-queue-and-why "$(cat "$log")" \
+			"queue 0 stays at 4 entries: -o max_buffers=$((ncpu * 512 * 1024)) is reached"
+		furi_umount "$m"
+		t_wait_pid_exit "$FURI_FG_PID" 10
+	else
+		t_not_ok budget/mount "furi mount -f memfs -o max_buffers failed: $(tail -3 "$log")"
+	fi
+fi
+
 # --- memory follows what a mount serves --------------------------------
 # Payload buffers are reserved, not touched; an entry pins the head of its
 # buffer only at its first backend I/O. Read from /proc, not furi's count:
