@@ -196,8 +196,11 @@ t_track_mount() { T_MOUNTS+=("$(realpath -m "$1")"); }
 
 # t_track_pid PID [GRACE]: at exit, after unmounting, give PID GRACE seconds
 # (default 0) to exit by itself, then SIGTERM, then SIGKILL. Only PIDs this
-# script started belong here.
-t_track_pid() { T_PIDS+=("$1:${2:-0}"); }
+# script started belong here. The process's start time is kept with it: once
+# it exits, its PID may go to someone else's process, which must never get
+# our signals (other test runs share the machine).
+t_pid_start() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $20}'; }
+t_track_pid() { T_PIDS+=("$1:${2:-0}:$(t_pid_start "$1")"); }
 
 # t_on_exit CMD...: run CMD at exit, before unmounting.
 t_on_exit() { T_EXIT_HOOKS+=("$*"); }
@@ -284,8 +287,12 @@ t_cleanup() {
 		t_umount "${T_MOUNTS[i]}" || true
 	done
 	# A FUSE server exits once its mount is gone; it gets a grace period.
+	# A PID whose process started at another time is not ours any more.
+	local pid grace start
 	for i in "${T_PIDS[@]}"; do
-		t_wait_pid_exit "${i%%:*}" "${i#*:}" || t_stop_pid "${i%%:*}"
+		IFS=: read -r pid grace start <<<"$i"
+		[ -n "$start" ] && [ "$(t_pid_start "$pid")" != "$start" ] && continue
+		t_wait_pid_exit "$pid" "$grace" || t_stop_pid "$pid"
 	done
 	# Never delete through a mount that is still there.
 	if grep -q " $T_DIR/" /proc/self/mountinfo; then
