@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -212,21 +214,15 @@ static int receive_fd(int sock)
 }
 
 /*
- * Run fusermount3 and wait for it. With msg, its stderr is captured and the
- * first line it printed, without the "fusermount3: " prefix, lands in msg, so
- * the caller can give the user one line. Returns its exit status, 127 when it
- * could not be run, 128 when it died of a signal, or -errno.
+ * Start fusermount3. With msg_fd, its stderr goes to a pipe whose read end
+ * lands in *msg_fd. Returns its pid, or -errno.
  */
-static int run_fusermount(char *const argv[], int commfd, char *msg, size_t msglen)
+static pid_t spawn_fusermount(char *const argv[], int commfd, int *msg_fd)
 {
-	char out[1024];
-	size_t used = 0;
-	int pfd[2] = { -1, -1 }, status;
+	int pfd[2] = { -1, -1 };
 	pid_t pid;
 
-	if (msg && msglen)
-		msg[0] = '\0';
-	if (msg && pipe2(pfd, O_CLOEXEC))
+	if (msg_fd && pipe2(pfd, O_CLOEXEC))
 		return -errno;
 	pid = fork();
 	if (pid < 0) {
@@ -250,43 +246,58 @@ static int run_fusermount(char *const argv[], int commfd, char *msg, size_t msgl
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	if (pfd[0] >= 0) {
-		ssize_t n;
-
+	if (msg_fd) {
 		close(pfd[1]);
-		for (;;) {
-			n = read(pfd[0], out + used, sizeof(out) - 1 - used);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			used += (size_t)n;
-			if (used == sizeof(out) - 1) {
-				char sink[256];
+		*msg_fd = pfd[0];
+	}
+	return pid;
+}
 
-				/* Keep the start; drain the rest so fusermount3 never blocks. */
-				while ((n = read(pfd[0], sink, sizeof(sink))) > 0 ||
-				       (n < 0 && errno == EINTR))
-					;
-				break;
-			}
-		}
-		close(pfd[0]);
-		out[used] = '\0';
-		{
-			char *line = out, *end, *colon;
+/*
+ * What fusermount3 printed on fd (read to its end, then closed): the first
+ * line, without the "fusermount3: " prefix, so the caller can give the user
+ * one line.
+ */
+static void read_fusermount_message(int fd, char *msg, size_t msglen)
+{
+	char out[1024], *line = out, *end, *colon;
+	size_t used = 0;
+	ssize_t n;
 
-			while (*line == '\n')
-				line++;
-			end = strchr(line, '\n');
-			if (end)
-				*end = '\0';
-			colon = strstr(line, ": ");
-			if (colon && memmem(line, (size_t)(colon - line), "fusermount", 10))
-				line = colon + 2;
-			snprintf(msg, msglen, "%s", line);
+	for (;;) {
+		n = read(fd, out + used, sizeof(out) - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		if (used == sizeof(out) - 1) {
+			char sink[256];
+
+			/* Keep the start; drain the rest so fusermount3 never blocks. */
+			while ((n = read(fd, sink, sizeof(sink))) > 0 || (n < 0 && errno == EINTR))
+				;
+			break;
 		}
 	}
+	close(fd);
+	out[used] = '\0';
+	while (*line == '\n')
+		line++;
+	end = strchr(line, '\n');
+	if (end)
+		*end = '\0';
+	colon = strstr(line, ": ");
+	if (colon && memmem(line, (size_t)(colon - line), "fusermount", 10))
+		line = colon + 2;
+	snprintf(msg, msglen, "%s", line);
+}
+
+/* fusermount3's exit status, 127 when it could not be run, 128 when it died of a signal, or -errno. */
+static int wait_fusermount(pid_t pid)
+{
+	int status;
+
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
@@ -295,12 +306,32 @@ static int run_fusermount(char *const argv[], int commfd, char *msg, size_t msgl
 	return 128;
 }
 
+/*
+ * Run fusermount3 and wait for it. With msg, the first line it printed
+ * lands there (see read_fusermount_message). Returns its exit status, 127
+ * when it could not be run, 128 when it died of a signal, or -errno.
+ */
+static int run_fusermount(char *const argv[], int commfd, char *msg, size_t msglen)
+{
+	int msg_fd = -1;
+	pid_t pid = spawn_fusermount(argv, commfd, msg ? &msg_fd : NULL);
+
+	if (msg && msglen)
+		msg[0] = '\0';
+	if (pid < 0)
+		return (int)pid;
+	if (msg)
+		read_fusermount_message(msg_fd, msg, msglen);
+	return wait_fusermount(pid);
+}
+
 static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 {
 	const struct furi_config *cfg = &se->cfg;
-	char opts[512] = "", said[1024];
+	char opts[512] = "", said[1024] = "";
 	char *argv[] = { "fusermount3", "-o", opts, "--", se->mountpoint, NULL };
-	int sv[2], r, fd;
+	int sv[2], r, fd, msg_fd = -1;
+	pid_t pid;
 
 	r = opt_add(opts, sizeof(opts), "fsname=%s", cfg->fsname ? cfg->fsname : "furi");
 	if (!r && cfg->subtype)
@@ -313,6 +344,9 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 		r = opt_add(opts, sizeof(opts), "max_read=%u", cfg->max_read);
 	if (!r && cfg->read_only)
 		r = opt_add(opts, sizeof(opts), "ro");
+	/* fusermount3 stays, holding the other end of the socket, and unmounts when it closes. */
+	if (!r && cfg->auto_unmount)
+		r = opt_add(opts, sizeof(opts), "auto_unmount");
 	if (!r)
 		r = opt_add(opts, sizeof(opts), "nosuid,nodev");
 	/* fusermount3 knows mount(8)'s flag names. */
@@ -321,13 +355,32 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 			r = opt_add(opts, sizeof(opts), "%s", flag_names[i].name);
 	if (r)
 		return furi_seterr(err, errlen, EINVAL, "mount options too long");
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return furi_seterr(err, errlen, errno, "socketpair: %s", strerror(errno));
-	fcntl(sv[0], F_SETFD, FD_CLOEXEC);
-	r = run_fusermount(argv, sv[1], said, sizeof(said));
+	/* The child's end must survive exec: it names it in _FUSE_COMMFD. */
+	fcntl(sv[1], F_SETFD, 0);
+	pid = spawn_fusermount(argv, sv[1], &msg_fd);
 	close(sv[1]);
-	fd = r == 0 ? receive_fd(sv[0]) : -1;
-	close(sv[0]);
+	if (pid < 0) {
+		close(sv[0]);
+		return furi_seterr(err, errlen, (int)-pid, "cannot run fusermount3: %s",
+				   strerror((int)-pid));
+	}
+	/*
+	 * The descriptor first: with auto_unmount fusermount3 does not exit
+	 * (nor close its stderr) until our end of the socket closes.
+	 */
+	fd = receive_fd(sv[0]);
+	if (fd >= 0 && cfg->auto_unmount) {
+		se->unmount_watcher_fd = sv[0];
+		se->unmount_watcher_pid = pid;
+		close(msg_fd);
+		r = 0;
+	} else {
+		close(sv[0]);
+		read_fusermount_message(msg_fd, said, sizeof(said));
+		r = wait_fusermount(pid);
+	}
 	if (r == 127)
 		return furi_seterr(err, errlen, EPERM,
 				   "cannot mount as a user without fusermount3 (fix: apt install fuse3, or run as root)");
@@ -335,6 +388,8 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 		return furi_seterr(err, errlen, EPROTO,
 				   "fusermount3 mounted %s but passed no /dev/fuse descriptor (fix: umount %s; check that fusermount3 comes from fuse3)",
 				   se->mountpoint, se->mountpoint);
+	if (r != 0 && fd >= 0)
+		close(fd);
 	if (r != 0 && access("/dev/fuse", R_OK | W_OK) && errno == EACCES)
 		/* fusermount3 opens the device as the calling user, not as root. */
 		return furi_seterr(err, errlen, EACCES,
@@ -346,6 +401,86 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 	se->fd = fd;
 	se->mounted_by_fusermount = true;
 	return 0;
+}
+
+/*
+ * The watcher of -o auto_unmount as root: blocks on the pipe whose write end
+ * only the server holds, so the read returns 0 however the server ends,
+ * SIGKILL included; then detaches the mount if it is still the server's
+ * (same device number: not one mounted there since). It keeps none of the
+ * server's descriptors: its /dev/fuse fd would keep a dead connection
+ * alive, and the pipe `furi mount` reads until EOF would never end.
+ */
+static void __attribute__((noreturn)) watch_and_unmount(int fd, const char *mountpoint,
+							 unsigned major, unsigned minor)
+{
+	struct furi_mountinfo mi;
+	sigset_t all;
+	char byte;
+	ssize_t n;
+	int null;
+
+	setsid();	/* no terminal's signals */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	prctl(PR_SET_NAME, "furi-unmount");
+	if (fd <= STDERR_FILENO)
+		fd = fcntl(fd, F_DUPFD, STDERR_FILENO + 1);
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+	}
+	if (fd > STDERR_FILENO + 1)
+		close_range(STDERR_FILENO + 1, (unsigned)fd - 1, 0);
+	close_range((unsigned)fd + 1, ~0u, 0);
+	if (chdir("/"))
+		_exit(1);
+	do
+		n = read(fd, &byte, 1);
+	while (n > 0 || (n < 0 && errno == EINTR));
+	if (furi_mountinfo_find(mountpoint, &mi) == 0 && mi.major == major && mi.minor == minor)
+		umount2(mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+	_exit(0);
+}
+
+static int start_unmount_watcher(struct furi_session *se, char *err, size_t errlen)
+{
+	int pfd[2];
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return furi_seterr(err, errlen, errno, "-o auto_unmount: pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(pfd[0]);
+		close(pfd[1]);
+		return furi_seterr(err, errlen, e, "-o auto_unmount: cannot start the watcher: %s",
+				   strerror(e));
+	}
+	if (pid == 0) {
+		close(pfd[1]);
+		watch_and_unmount(pfd[0], se->mountpoint, se->dev_major, se->dev_minor);
+	}
+	close(pfd[0]);
+	se->unmount_watcher_fd = pfd[1];
+	se->unmount_watcher_pid = pid;
+	return 0;
+}
+
+/* Our end closed, the watcher has nothing left to do: it exits, and we reap it. */
+static void stop_unmount_watcher(struct furi_session *se)
+{
+	if (se->unmount_watcher_fd < 0)
+		return;
+	close(se->unmount_watcher_fd);
+	se->unmount_watcher_fd = -1;
+	while (waitpid(se->unmount_watcher_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	se->unmount_watcher_pid = 0;
 }
 
 int furi_mount(struct furi_session *se, const char *mountpoint, char *err, size_t errlen)
@@ -368,10 +503,18 @@ int furi_mount(struct furi_session *se, const char *mountpoint, char *err, size_
 		se->dev_major = mi.major;
 		se->dev_minor = mi.minor;
 	}
-	return 0;
+	if (se->cfg.auto_unmount && !se->mounted_by_fusermount) {
+		r = start_unmount_watcher(se, err, errlen);
+		if (r) {
+			furi_unmount(se);
+			close(se->fd);
+			se->fd = -1;
+		}
+	}
+	return r;
 }
 
-void furi_unmount(struct furi_session *se)
+static void unmount_if_ours(struct furi_session *se)
 {
 	struct furi_mountinfo mi;
 
@@ -393,4 +536,10 @@ void furi_unmount(struct furi_session *se)
 	if (umount2(se->mountpoint, UMOUNT_NOFOLLOW) && errno == EBUSY &&
 	    umount2(se->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW))
 		furi_warn("cannot unmount %s: %s", se->mountpoint, strerror(errno));
+}
+
+void furi_unmount(struct furi_session *se)
+{
+	unmount_if_ours(se);
+	stop_unmount_watcher(se);
 }

@@ -182,6 +182,8 @@ struct mount_args {
 	char *pos[4];		/* positional arguments: fs args, then mountpoint */
 	int npos;
 	char *mountpoint;	/* absolute */
+	char source[1024];	/* what the filesystem serves, absolute: its first argument */
+	char fsname[320];	/* "passthrough:/srv/data" */
 	bool foreground;
 	bool debug;
 	struct furi_config cfg;
@@ -205,6 +207,27 @@ static void apply_options(struct mount_args *ma, char *list)
 		if (r)
 			furi_cmd_die_usage(page, "%s", err);
 	}
+}
+
+/*
+ * What /proc/mounts shows, so that findmnt -t fuse.furi, umount -a -t
+ * fuse.furi and mount -a know furi's mounts: the type of the helper
+ * mount.fuse.furi, and as source the filesystem's name, with what it serves
+ * after a colon (passthrough:/srv/data), which the helper takes back as its
+ * source. -o fsname= (the helper passes the source mount(8) compares) wins.
+ */
+static void set_mount_identity(struct mount_args *ma)
+{
+	int n;
+
+	if (ma->type->nargs > 0 && !furi_cmd_absolute(ma->pos[1], ma->source, sizeof(ma->source)))
+		ma->cfg.status_source = ma->source;
+	if (ma->cfg.fsname != ma->type->name || !ma->cfg.status_source ||
+	    strpbrk(ma->source, ",\\ \t\n"))
+		return;		/* none, or not one a mount option can carry */
+	n = snprintf(ma->fsname, sizeof(ma->fsname), "%s:%s", ma->type->name, ma->source);
+	if (n > 0 && (size_t)n < sizeof(ma->fsname))
+		ma->cfg.fsname = ma->fsname;
 }
 
 static void syslog_sink(enum furi_log_level level, const char *msg)
@@ -434,6 +457,7 @@ static int cmd_mount(int argc, char **argv)
 		return FURI_EXIT_FAIL;
 	}
 	ma.cfg.fsname = ma.type->name;
+	ma.cfg.subtype = FURI_MOUNT_SUBTYPE;
 	ma.cfg.status_name = ma.type->name;
 	for (i = 0; i < nopts; i++)
 		apply_options(&ma, opts[i]);
@@ -475,6 +499,7 @@ static int cmd_mount(int argc, char **argv)
 		ma.type->free(ma.fs);
 		return FURI_EXIT_FAIL;
 	}
+	set_mount_identity(&ma);
 	if (ma.debug)
 		furi_set_log_level(FURI_LOG_DEBUG);
 

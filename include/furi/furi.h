@@ -446,6 +446,12 @@ struct furi_config {
 	bool dev;			/* honour device nodes (default: nodev) */
 	unsigned long mount_flags;	/* more MS_* flags for mount(2): MS_NOATIME, MS_NOEXEC, ... */
 	unsigned max_read;		/* 0: same as max_write */
+	/*
+	 * Unmount (lazily) when the server dies, even of SIGKILL, so that a
+	 * crashed server leaves no dead mount (ENOTCONN) behind: a watcher
+	 * process forked at mount time as root, fusermount3 otherwise.
+	 */
+	bool auto_unmount;
 	/* INIT */
 	unsigned max_write;		/* default 1 MiB (clamped to the kernel's page limit) */
 	unsigned max_readahead;		/* 0: the kernel's offer */
@@ -463,6 +469,7 @@ struct furi_config {
 	enum furi_pin pin;		/* queue threads' CPUs */
 	/* observability */
 	const char *status_name;	/* name in `furi status`; default fsname */
+	const char *status_source;	/* what it serves, in `furi status`: a directory, an image */
 };
 
 /** Fill cfg with defaults. */
