@@ -214,15 +214,21 @@ static int receive_fd(int sock)
 }
 
 /*
- * Start fusermount3. With msg_fd, its stderr goes to a pipe whose read end
- * lands in *msg_fd. Returns its pid, or -errno.
+ * Run fusermount3 and wait for it. With msg, its stderr is captured and the
+ * first line it printed, without the "fusermount3: " prefix, lands in msg, so
+ * the caller can give the user one line. Returns its exit status, 127 when it
+ * could not be run, 128 when it died of a signal, or -errno.
  */
-static pid_t spawn_fusermount(char *const argv[], int commfd, int *msg_fd)
+static int run_fusermount(char *const argv[], int commfd, char *msg, size_t msglen)
 {
-	int pfd[2] = { -1, -1 };
+	char out[1024];
+	size_t used = 0;
+	int pfd[2] = { -1, -1 }, status;
 	pid_t pid;
 
-	if (msg_fd && pipe2(pfd, O_CLOEXEC))
+	if (msg && msglen)
+		msg[0] = '\0';
+	if (msg && pipe2(pfd, O_CLOEXEC))
 		return -errno;
 	pid = fork();
 	if (pid < 0) {
@@ -246,58 +252,43 @@ static pid_t spawn_fusermount(char *const argv[], int commfd, int *msg_fd)
 		execvp(argv[0], argv);
 		_exit(127);
 	}
-	if (msg_fd) {
+	if (pfd[0] >= 0) {
+		ssize_t n;
+
 		close(pfd[1]);
-		*msg_fd = pfd[0];
-	}
-	return pid;
-}
+		for (;;) {
+			n = read(pfd[0], out + used, sizeof(out) - 1 - used);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			used += (size_t)n;
+			if (used == sizeof(out) - 1) {
+				char sink[256];
 
-/*
- * What fusermount3 printed on fd (read to its end, then closed): the first
- * line, without the "fusermount3: " prefix, so the caller can give the user
- * one line.
- */
-static void read_fusermount_message(int fd, char *msg, size_t msglen)
-{
-	char out[1024], *line = out, *end, *colon;
-	size_t used = 0;
-	ssize_t n;
+				/* Keep the start; drain the rest so fusermount3 never blocks. */
+				while ((n = read(pfd[0], sink, sizeof(sink))) > 0 ||
+				       (n < 0 && errno == EINTR))
+					;
+				break;
+			}
+		}
+		close(pfd[0]);
+		out[used] = '\0';
+		{
+			char *line = out, *end, *colon;
 
-	for (;;) {
-		n = read(fd, out + used, sizeof(out) - 1 - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-		if (used == sizeof(out) - 1) {
-			char sink[256];
-
-			/* Keep the start; drain the rest so fusermount3 never blocks. */
-			while ((n = read(fd, sink, sizeof(sink))) > 0 || (n < 0 && errno == EINTR))
-				;
-			break;
+			while (*line == '\n')
+				line++;
+			end = strchr(line, '\n');
+			if (end)
+				*end = '\0';
+			colon = strstr(line, ": ");
+			if (colon && memmem(line, (size_t)(colon - line), "fusermount", 10))
+				line = colon + 2;
+			snprintf(msg, msglen, "%s", line);
 		}
 	}
-	close(fd);
-	out[used] = '\0';
-	while (*line == '\n')
-		line++;
-	end = strchr(line, '\n');
-	if (end)
-		*end = '\0';
-	colon = strstr(line, ": ");
-	if (colon && memmem(line, (size_t)(colon - line), "fusermount", 10))
-		line = colon + 2;
-	snprintf(msg, msglen, "%s", line);
-}
-
-/* fusermount3's exit status, 127 when it could not be run, 128 when it died of a signal, or -errno. */
-static int wait_fusermount(pid_t pid)
-{
-	int status;
-
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
@@ -306,32 +297,12 @@ static int wait_fusermount(pid_t pid)
 	return 128;
 }
 
-/*
- * Run fusermount3 and wait for it. With msg, the first line it printed
- * lands there (see read_fusermount_message). Returns its exit status, 127
- * when it could not be run, 128 when it died of a signal, or -errno.
- */
-static int run_fusermount(char *const argv[], int commfd, char *msg, size_t msglen)
-{
-	int msg_fd = -1;
-	pid_t pid = spawn_fusermount(argv, commfd, msg ? &msg_fd : NULL);
-
-	if (msg && msglen)
-		msg[0] = '\0';
-	if (pid < 0)
-		return (int)pid;
-	if (msg)
-		read_fusermount_message(msg_fd, msg, msglen);
-	return wait_fusermount(pid);
-}
-
 static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 {
 	const struct furi_config *cfg = &se->cfg;
-	char opts[512] = "", said[1024] = "";
+	char opts[512] = "", said[1024];
 	char *argv[] = { "fusermount3", "-o", opts, "--", se->mountpoint, NULL };
-	int sv[2], r, fd, msg_fd = -1;
-	pid_t pid;
+	int sv[2], r, fd;
 
 	r = opt_add(opts, sizeof(opts), "fsname=%s", cfg->fsname ? cfg->fsname : "furi");
 	if (!r && cfg->subtype)
@@ -344,9 +315,6 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 		r = opt_add(opts, sizeof(opts), "max_read=%u", cfg->max_read);
 	if (!r && cfg->read_only)
 		r = opt_add(opts, sizeof(opts), "ro");
-	/* fusermount3 stays, holding the other end of the socket, and unmounts when it closes. */
-	if (!r && cfg->auto_unmount)
-		r = opt_add(opts, sizeof(opts), "auto_unmount");
 	if (!r)
 		r = opt_add(opts, sizeof(opts), "nosuid,nodev");
 	/* fusermount3 knows mount(8)'s flag names. */
@@ -355,32 +323,13 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 			r = opt_add(opts, sizeof(opts), "%s", flag_names[i].name);
 	if (r)
 		return furi_seterr(err, errlen, EINVAL, "mount options too long");
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return furi_seterr(err, errlen, errno, "socketpair: %s", strerror(errno));
-	/* The child's end must survive exec: it names it in _FUSE_COMMFD. */
-	fcntl(sv[1], F_SETFD, 0);
-	pid = spawn_fusermount(argv, sv[1], &msg_fd);
+	fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+	r = run_fusermount(argv, sv[1], said, sizeof(said));
 	close(sv[1]);
-	if (pid < 0) {
-		close(sv[0]);
-		return furi_seterr(err, errlen, (int)-pid, "cannot run fusermount3: %s",
-				   strerror((int)-pid));
-	}
-	/*
-	 * The descriptor first: with auto_unmount fusermount3 does not exit
-	 * (nor close its stderr) until our end of the socket closes.
-	 */
-	fd = receive_fd(sv[0]);
-	if (fd >= 0 && cfg->auto_unmount) {
-		se->unmount_watcher_fd = sv[0];
-		se->unmount_watcher_pid = pid;
-		close(msg_fd);
-		r = 0;
-	} else {
-		close(sv[0]);
-		read_fusermount_message(msg_fd, said, sizeof(said));
-		r = wait_fusermount(pid);
-	}
+	fd = r == 0 ? receive_fd(sv[0]) : -1;
+	close(sv[0]);
 	if (r == 127)
 		return furi_seterr(err, errlen, EPERM,
 				   "cannot mount as a user without fusermount3 (fix: apt install fuse3, or run as root)");
@@ -388,8 +337,6 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 		return furi_seterr(err, errlen, EPROTO,
 				   "fusermount3 mounted %s but passed no /dev/fuse descriptor (fix: umount %s; check that fusermount3 comes from fuse3)",
 				   se->mountpoint, se->mountpoint);
-	if (r != 0 && fd >= 0)
-		close(fd);
 	if (r != 0 && access("/dev/fuse", R_OK | W_OK) && errno == EACCES)
 		/* fusermount3 opens the device as the calling user, not as root. */
 		return furi_seterr(err, errlen, EACCES,
@@ -404,15 +351,22 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 }
 
 /*
- * The watcher of -o auto_unmount as root: blocks on the pipe whose write end
- * only the server holds, so the read returns 0 however the server ends,
- * SIGKILL included; then detaches the mount if it is still the server's
- * (same device number: not one mounted there since). It keeps none of the
- * server's descriptors: its /dev/fuse fd would keep a dead connection
- * alive, and the pipe `furi mount` reads until EOF would never end.
+ * The watcher of -o auto_unmount: blocks on the pipe whose write end only
+ * the server holds, so the read returns 0 however the server ends, SIGKILL
+ * included; then detaches the mount if it is still the server's (same
+ * device number: not one mounted there since), with umount2() as root and
+ * fusermount3 -u -z otherwise. It keeps none of the server's descriptors:
+ * its /dev/fuse fd would keep a dead connection alive, and the pipe `furi
+ * mount` reads until EOF would never end.
+ *
+ * Not fusermount3's own -o auto_unmount: before libfuse 3.15 (Debian 12 has
+ * 3.14) it checks for a dead mount by opening it as root, which the kernel
+ * refuses on a mount without allow_other, so it never unmounts (libfuse
+ * issue #586).
  */
 static void __attribute__((noreturn)) watch_and_unmount(int fd, const char *mountpoint,
-							 unsigned major, unsigned minor)
+							 unsigned major, unsigned minor,
+							 bool by_fusermount)
 {
 	struct furi_mountinfo mi;
 	sigset_t all;
@@ -440,7 +394,11 @@ static void __attribute__((noreturn)) watch_and_unmount(int fd, const char *moun
 	do
 		n = read(fd, &byte, 1);
 	while (n > 0 || (n < 0 && errno == EINTR));
-	if (furi_mountinfo_find(mountpoint, &mi) == 0 && mi.major == major && mi.minor == minor)
+	if (furi_mountinfo_find(mountpoint, &mi) || mi.major != major || mi.minor != minor)
+		_exit(0);
+	if (by_fusermount)
+		execlp("fusermount3", "fusermount3", "-u", "-z", "--", mountpoint, (char *)NULL);
+	else
 		umount2(mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
 	_exit(0);
 }
@@ -463,7 +421,8 @@ static int start_unmount_watcher(struct furi_session *se, char *err, size_t errl
 	}
 	if (pid == 0) {
 		close(pfd[1]);
-		watch_and_unmount(pfd[0], se->mountpoint, se->dev_major, se->dev_minor);
+		watch_and_unmount(pfd[0], se->mountpoint, se->dev_major, se->dev_minor,
+				  se->mounted_by_fusermount);
 	}
 	close(pfd[0]);
 	se->unmount_watcher_fd = pfd[1];
@@ -503,7 +462,7 @@ int furi_mount(struct furi_session *se, const char *mountpoint, char *err, size_
 		se->dev_major = mi.major;
 		se->dev_minor = mi.minor;
 	}
-	if (se->cfg.auto_unmount && !se->mounted_by_fusermount) {
+	if (se->cfg.auto_unmount) {
 		r = start_unmount_watcher(se, err, errlen);
 		if (r) {
 			furi_unmount(se);

@@ -164,6 +164,13 @@ int status_watch(const char *mnt, struct snapshot *snap, unsigned interval, unsi
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
 	sigprocmask(SIG_BLOCK, &stop, &old);
+	/*
+	 * An ignored signal is dropped even while blocked, and a shell starts
+	 * background commands with SIGINT ignored: take it back, as ping does,
+	 * so that kill -INT ends a watch in a script too.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	take(snap, &prev);
 	/* On stderr, so that stdout holds only reports; once it shows, the first interval runs. */
 	fprintf(stderr, "furi: watching %s (%s, pid %d) every %u s; Ctrl-C to stop\n", mnt,

@@ -449,7 +449,7 @@ struct furi_config {
 	/*
 	 * Unmount (lazily) when the server dies, even of SIGKILL, so that a
 	 * crashed server leaves no dead mount (ENOTCONN) behind: a watcher
-	 * process forked at mount time as root, fusermount3 otherwise.
+	 * process forked at mount time does it (as a user, with fusermount3).
 	 */
 	bool auto_unmount;
 	/* INIT */

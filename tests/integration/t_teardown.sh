@@ -144,4 +144,71 @@ for transport in uring legacy; do
 		fi
 	done
 done
+
+# -o auto_unmount. The watcher is another process, so the mount's end is
+# polled for (20 s at most), never waited for with a sleep.
+wait_unmounted() {
+	local m=$1 deadline=$((SECONDS + 20))
+	while t_is_mounted "$m"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.05
+	done
+}
+
+for transport in uring legacy; do
+	m=$(t_mkdir "$transport-auto-unmount")
+	if furi_mount memfs "$m" -o "transport=$transport,$opts,auto_unmount"; then
+		pid=$(server_pid "$m")
+		watcher=$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid // 0')
+		if [ "$watcher" -gt 1 ] && t_pid_alive "$watcher"; then
+			t_ok "$transport/auto_unmount-watcher"
+		else
+			t_not_ok "$transport/auto_unmount-watcher" "no watcher process (auto_unmount_pid '$watcher')"
+		fi
+		echo data >"$m/file"
+		kill -KILL "$pid"
+		t_wait_pid_exit "$pid" 10 || t_not_ok "$transport/auto_unmount-sigkill" "server survived SIGKILL"
+		if wait_unmounted "$m"; then
+			t_ok "$transport/auto_unmount-sigkill-unmounts"
+			t_untrack_mount "$m"
+		else
+			t_not_ok "$transport/auto_unmount-sigkill-unmounts" "still mounted 20 s after SIGKILL: $(stat "$m" 2>&1)"
+		fi
+		[ "$watcher" -gt 1 ] && { t_wait_pid_exit "$watcher" 10 && t_ok "$transport/auto_unmount-watcher-exits" ||
+			t_not_ok "$transport/auto_unmount-watcher-exits" "pid $watcher still running"; }
+	else
+		t_not_ok "$transport/auto_unmount-mount" "$FURI_MOUNT_LINE"
+	fi
+
+	# An ordinary umount: the server and its watcher both end, and the
+	# watcher takes down nothing mounted there after.
+	if furi_mount memfs "$m" -o "transport=$transport,$opts,auto_unmount"; then
+		pid=$(server_pid "$m")
+		watcher=$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid // 0')
+		umount "$m"
+		if wait_gone "$m" "$pid" && t_wait_pid_exit "$watcher" 10; then
+			t_ok "$transport/auto_unmount-umount-ends-both"
+		else
+			t_not_ok "$transport/auto_unmount-umount-ends-both" "server $pid or watcher $watcher still running"
+		fi
+	else
+		t_not_ok "$transport/auto_unmount-umount-mount" "$FURI_MOUNT_LINE"
+	fi
+
+	# Without auto_unmount the dead mount stays, answering ENOTCONN.
+	m=$(t_mkdir "$transport-no-auto-unmount")
+	if furi_mount memfs "$m" -o "transport=$transport,$opts"; then
+		pid=$(server_pid "$m")
+		assert_eq "$transport/no-auto_unmount-no-watcher" 0 "$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid')"
+		kill -KILL "$pid"
+		t_wait_pid_exit "$pid" 10
+		deadline=$((SECONDS + 20))
+		until [[ "$(stat "$m" 2>&1)" == *"not connected"* ]] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+		assert_contains "$transport/no-auto_unmount-enotconn" "$(stat "$m" 2>&1)" "not connected"
+		assert_eq "$transport/no-auto_unmount-stays" fuse.furi "$(t_mount_fstype "$m")"
+		umount "$m" && t_untrack_mount "$m"
+	else
+		t_not_ok "$transport/no-auto_unmount-mount" "$FURI_MOUNT_LINE"
+	fi
+done
 t_done
