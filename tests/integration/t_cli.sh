@@ -64,7 +64,7 @@ server_pid() { "$FURI" status "$1" --json 2>/dev/null | jq -r '.pid // empty'; }
 # ---------------------------------------------------------------------------
 # Help, version, usage errors
 
-helps help "Usage: furi COMMAND" "mount FS" "status MOUNTPOINT" "Exit status" -- "$FURI" --help
+helps help "Usage: furi COMMAND" "mount FS" "status [MOUNTPOINT]" "Exit status" -- "$FURI" --help
 helps help-h "Usage: furi COMMAND" -- "$FURI" -h
 helps help-cmd "Usage: furi COMMAND" "Filesystems:" -- "$FURI" help
 t_run "$FURI" --version
@@ -499,6 +499,19 @@ else
 		furi_umount "$m"
 	else
 		t_not_ok helper-source/mounted "nothing mounted: $ERR"
+	fi
+
+	# The source as /proc/mounts shows it: FS:ARG, shown back as given.
+	t_run "$HELPER" "passthrough:$src" "$m" -o transport=legacy
+	assert_eq helper-colon-source/exit-status 0 "$RC"
+	if t_is_fuse_mounted "$m"; then
+		t_track_mount "$m"
+		assert_eq helper-colon-source/serves-source from-source "$(cat "$m/hello" 2>&1)"
+		assert_eq helper-colon-source/proc-mounts "fuse.furi passthrough:$src" \
+			"$(awk -v m="$m" '$2 == m {print $3, $1}' /proc/self/mounts)"
+		furi_umount "$m"
+	else
+		t_not_ok helper-colon-source/mounted "nothing mounted: $ERR"
 	fi
 
 	mount_fails helper-bad-opt 2 "unknown mount option 'bogus'" "see: furi help mount" "$m" -- \
