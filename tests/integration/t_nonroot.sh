@@ -162,13 +162,6 @@ fi
 # --- -o auto_unmount: a watcher process holding a pipe to the server runs
 # fusermount3 -u -z once the server dies (kill -9 included); without it the
 # dead mount stays (ENOTCONN) until someone unmounts it. Polled, 20 s at most.
-until_unmounted() {
-	local deadline=$((SECONDS + 20))
-	while t_is_mounted "$1"; do
-		[ $SECONDS -ge $deadline ] && return 1
-		sleep 0.05
-	done
-}
 for auto in auto_unmount none; do
 	m=$(umnt "sigkill-$auto")
 	o=$small
@@ -192,14 +185,14 @@ for auto in auto_unmount none; do
 			assert_contains "sigkill-$auto/enotconn" "$(as_user stat "$m" 2>&1)" "not connected"
 			assert_eq "sigkill-$auto/stays" fuse.furi "$(t_mount_fstype "$m")"
 			as_user fusermount3 -u -z "$m"
-		elif until_unmounted "$m"; then
+		elif t_wait_unmounted "$m" 20; then
 			t_ok "sigkill-$auto/unmounted"
 			t_wait_pid_exit "$watcher" 10 && t_ok "sigkill-$auto/watcher-exits" ||
 				t_not_ok "sigkill-$auto/watcher-exits" "pid $watcher still running"
 		else
 			t_not_ok "sigkill-$auto/unmounted" "still mounted 20 s after kill -9: $(as_user stat "$m" 2>&1)"
 		fi
-		until_unmounted "$m" && t_untrack_mount "$m"
+		t_wait_unmounted "$m" 20 && t_untrack_mount "$m"
 	else
 		t_not_ok "sigkill-$auto/mount" "as_user furi mount -o $o failed"
 	fi

@@ -147,13 +147,6 @@ done
 
 # -o auto_unmount. The watcher is another process, so the mount's end is
 # polled for (20 s at most), never waited for with a sleep.
-wait_unmounted() {
-	local m=$1 deadline=$((SECONDS + 20))
-	while t_is_mounted "$m"; do
-		[ $SECONDS -ge $deadline ] && return 1
-		sleep 0.05
-	done
-}
 
 for transport in uring legacy; do
 	m=$(t_mkdir "$transport-auto-unmount")
@@ -168,7 +161,7 @@ for transport in uring legacy; do
 		echo data >"$m/file"
 		kill -KILL "$pid"
 		t_wait_pid_exit "$pid" 10 || t_not_ok "$transport/auto_unmount-sigkill" "server survived SIGKILL"
-		if wait_unmounted "$m"; then
+		if t_wait_unmounted "$m" 20; then
 			t_ok "$transport/auto_unmount-sigkill-unmounts"
 			t_untrack_mount "$m"
 		else
