@@ -13,7 +13,7 @@
  * own and the ones the kernel shows in /proc/mounts, which are dropped (see
  * `drop` below). The helper then execs
  *
- *	furi mount FS [ARG...] MOUNTPOINT -o fsname=SOURCE[,OPTS]
+ *	furi mount -o fsname=SOURCE FS [ARG...] MOUNTPOINT [-o OPTS]
  *
  * fsname=SOURCE makes /proc/mounts show the source exactly as mount(8) was
  * given it, which is what `mount -a` compares to tell an fstab line is
@@ -52,7 +52,7 @@ static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, cons
 	exit(status);
 }
 
-#define USAGE "expected: mount.fuse.furi FS MOUNTPOINT [-o source=ARG,OPTS] (see: furi help mount)"
+#define USAGE "expected: mount.fuse.furi FS[:ARG] MOUNTPOINT [-o source=ARG,OPTS] (see: furi help mount)"
 
 /*
  * mount(8)'s options that mean nothing to furi, or are furi's defaults, and
@@ -159,7 +159,7 @@ int main(int argc, char **argv)
 				fake = true;
 				break;
 			case 'h':
-				printf("Usage: mount.fuse.furi FS MOUNTPOINT [-o source=ARG,OPTS]\n"
+				printf("Usage: mount.fuse.furi FS[:ARG] MOUNTPOINT [-o source=ARG,OPTS]\n"
 				       "mount(8) helper: runs furi mount FS [ARG...] MOUNTPOINT -o OPTS.\n"
 				       "See furi help mount.\n");
 				return 0;

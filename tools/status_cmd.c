@@ -644,7 +644,8 @@ static int collect_mounts(struct mount_row **out)
 		if (!snap.st) {
 			snprintf(row->fs, sizeof(row->fs), "?");
 			snprintf(row->transport, sizeof(row->transport), "-");
-			snprintf(row->state, sizeof(row->state), "no status file");
+			snprintf(row->state, sizeof(row->state), "%s",
+				 r == -ENOENT ? "no status file" : "status unreadable");
 			continue;
 		}
 		snprintf(row->fs, sizeof(row->fs), "%s", snap.st->fs);
