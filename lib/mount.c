@@ -350,11 +350,35 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 	return 0;
 }
 
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U	/* Linux 6.8 */
+#endif
+
+/*
+ * The ID of the mount on path, one the kernel never gives another mount
+ * (Linux 6.8+; before, the reusable one): 0 or -errno. Device numbers will
+ * not do: a tmpfs mounted where a dead FUSE mount was takes its number at
+ * once. It sends the FUSE server nothing, so it answers on a dead or hung
+ * mount: the kernel takes the ID from the mount and asks for no attribute.
+ */
+static int mount_id(const char *path, uint64_t *id)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+		  STATX_MNT_ID_UNIQUE, &stx))
+		return -errno;
+	if (!(stx.stx_mask & (STATX_MNT_ID_UNIQUE | STATX_MNT_ID)))
+		return -ENOSYS;
+	*id = stx.stx_mnt_id;
+	return 0;
+}
+
 /*
  * The watcher of -o auto_unmount: blocks on the pipe whose write end only
  * the server holds, so the read returns 0 however the server ends, SIGKILL
  * included; then detaches the mount if it is still the server's (same
- * device number: not one mounted there since), with umount2() as root and
+ * mount ID: not one mounted there since), with umount2() as root and
  * fusermount3 -u -z otherwise. It keeps none of the server's descriptors:
  * its /dev/fuse fd would keep a dead connection alive, and the pipe `furi
  * mount` reads until EOF would never end.
@@ -364,11 +388,10 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
  * refuses on a mount without allow_other, so it never unmounts (libfuse
  * issue #586).
  */
-static void __attribute__((noreturn)) watch_and_unmount(int fd, const char *mountpoint,
-							 unsigned major, unsigned minor,
+static void __attribute__((noreturn)) watch_and_unmount(int fd, const char *mountpoint, uint64_t id,
 							 bool by_fusermount)
 {
-	struct furi_mountinfo mi;
+	uint64_t now;
 	sigset_t all;
 	char byte;
 	ssize_t n;
@@ -394,7 +417,7 @@ static void __attribute__((noreturn)) watch_and_unmount(int fd, const char *moun
 	do
 		n = read(fd, &byte, 1);
 	while (n > 0 || (n < 0 && errno == EINTR));
-	if (furi_mountinfo_find(mountpoint, &mi) || mi.major != major || mi.minor != minor)
+	if (mount_id(mountpoint, &now) || now != id)
 		_exit(0);
 	if (by_fusermount)
 		execlp("fusermount3", "fusermount3", "-u", "-z", "--", mountpoint, (char *)NULL);
@@ -405,8 +428,14 @@ static void __attribute__((noreturn)) watch_and_unmount(int fd, const char *moun
 
 static int start_unmount_watcher(struct furi_session *se, char *err, size_t errlen)
 {
-	int pfd[2];
+	uint64_t id;
+	int pfd[2], r = mount_id(se->mountpoint, &id);
 	pid_t pid;
+
+	if (r)
+		return furi_seterr(err, errlen, -r,
+				   "-o auto_unmount: cannot tell the mount on %s apart from others: %s (fix: leave out auto_unmount)",
+				   se->mountpoint, strerror(-r));
 
 	if (pipe2(pfd, O_CLOEXEC))
 		return furi_seterr(err, errlen, errno, "-o auto_unmount: pipe: %s", strerror(errno));
@@ -421,8 +450,7 @@ static int start_unmount_watcher(struct furi_session *se, char *err, size_t errl
 	}
 	if (pid == 0) {
 		close(pfd[1]);
-		watch_and_unmount(pfd[0], se->mountpoint, se->dev_major, se->dev_minor,
-				  se->mounted_by_fusermount);
+		watch_and_unmount(pfd[0], se->mountpoint, id, se->mounted_by_fusermount);
 	}
 	close(pfd[0]);
 	se->unmount_watcher_fd = pfd[1];

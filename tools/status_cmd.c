@@ -74,9 +74,12 @@ void furi_cmd_status_usage(FILE *out)
 }
 
 /*
- * Open the status file of the server of mount major:minor: in our own
- * status directory, else (root looking at a user's mount, a user at root's)
- * in the directory the mount's owner uses. path gets the last one tried.
+ * Open the status file of the server of mount major:minor. The server runs
+ * as the mount's owner (user_id=), so it is in that user's status directory:
+ * ours when we own it, else (root looking at a user's mount, a user at
+ * root's) the one the owner uses, and ours only as a last resort. Looking in
+ * ours first would find a stale file of a dead server of ours that had the
+ * same (reused) device number. path gets the last one tried.
  */
 static int open_status(const struct furi_mountinfo *mi, char *path, size_t len)
 {
@@ -85,16 +88,13 @@ static int open_status(const struct furi_mountinfo *mi, char *path, size_t len)
 	char alt[3][128];
 	int fd, i, n = 0;
 
-	if (furi_status_path(path, len, major, minor))
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 || owner < 0 || owner == (long)geteuid())
-		return fd;
-	if (owner == 0) {
-		snprintf(alt[n++], sizeof(alt[0]), "/run/furi");
-	} else {
-		snprintf(alt[n++], sizeof(alt[0]), "/run/user/%ld/furi", owner);
-		snprintf(alt[n++], sizeof(alt[0]), "/tmp/furi-%ld", owner);
+	if (owner >= 0 && owner != (long)geteuid()) {
+		if (owner == 0) {
+			snprintf(alt[n++], sizeof(alt[0]), "/run/furi");
+		} else {
+			snprintf(alt[n++], sizeof(alt[0]), "/run/user/%ld/furi", owner);
+			snprintf(alt[n++], sizeof(alt[0]), "/tmp/furi-%ld", owner);
+		}
 	}
 	for (i = 0; i < n; i++) {
 		char p[512];
@@ -111,7 +111,9 @@ static int open_status(const struct furi_mountinfo *mi, char *path, size_t len)
 			return fd;
 		}
 	}
-	return -1;
+	if (furi_status_path(path, len, major, minor))
+		return -1;
+	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 #define LIST_HINT "furi status with no argument lists furi mounts"

@@ -172,36 +172,62 @@ for transport in uring legacy; do
 	else
 		t_not_ok "$transport/auto_unmount-mount" "$FURI_MOUNT_LINE"
 	fi
+done
 
-	# An ordinary umount: the server and its watcher both end, and the
-	# watcher takes down nothing mounted there after.
-	if furi_mount memfs "$m" -o "transport=$transport,$opts,auto_unmount"; then
-		pid=$(server_pid "$m")
-		watcher=$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid // 0')
-		umount "$m"
-		if wait_gone "$m" "$pid" && t_wait_pid_exit "$watcher" 10; then
-			t_ok "$transport/auto_unmount-umount-ends-both"
-		else
-			t_not_ok "$transport/auto_unmount-umount-ends-both" "server $pid or watcher $watcher still running"
-		fi
+# The watcher does not depend on the transport: these once, on /dev/fuse.
+transport=legacy
+m=$(t_mkdir "$transport-auto-unmount-umount")
+# An ordinary umount: the server and its watcher both end.
+if furi_mount memfs "$m" -o "transport=$transport,$opts,auto_unmount"; then
+	pid=$(server_pid "$m")
+	watcher=$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid // 0')
+	umount "$m"
+	if wait_gone "$m" "$pid" && t_wait_pid_exit "$watcher" 10; then
+		t_ok "$transport/auto_unmount-umount-ends-both"
 	else
-		t_not_ok "$transport/auto_unmount-umount-mount" "$FURI_MOUNT_LINE"
+		t_not_ok "$transport/auto_unmount-umount-ends-both" "server $pid or watcher $watcher still running"
 	fi
+else
+	t_not_ok "$transport/auto_unmount-umount-mount" "$FURI_MOUNT_LINE"
+fi
 
-	# Without auto_unmount the dead mount stays, answering ENOTCONN.
-	m=$(t_mkdir "$transport-no-auto-unmount")
-	if furi_mount memfs "$m" -o "transport=$transport,$opts"; then
-		pid=$(server_pid "$m")
-		assert_eq "$transport/no-auto_unmount-no-watcher" 0 "$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid')"
+# The watcher takes down only the server's own mount: held (SIGSTOP) while
+# its server dies and the dead mount is replaced by a tmpfs, then let go, it
+# leaves the tmpfs alone.
+m=$(t_mkdir "$transport-auto-unmount-replaced")
+if furi_mount memfs "$m" -o "transport=$transport,$opts,auto_unmount"; then
+	pid=$(server_pid "$m")
+	watcher=$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid // 0')
+	if [ "$watcher" -gt 1 ] && kill -STOP "$watcher"; then
+		t_on_exit "kill -CONT $watcher 2>/dev/null"
 		kill -KILL "$pid"
 		t_wait_pid_exit "$pid" 10
-		deadline=$((SECONDS + 20))
-		until [[ "$(stat "$m" 2>&1)" == *"not connected"* ]] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
-		assert_contains "$transport/no-auto_unmount-enotconn" "$(stat "$m" 2>&1)" "not connected"
-		assert_eq "$transport/no-auto_unmount-stays" fuse.furi "$(t_mount_fstype "$m")"
 		umount "$m" && t_untrack_mount "$m"
+		t_mount_tmpfs "$m" size=1m
+		kill -CONT "$watcher"
+		t_wait_pid_exit "$watcher" 10 || t_not_ok "$transport/auto_unmount-replaced-watcher-exits" "pid $watcher"
+		assert_eq "$transport/auto_unmount-leaves-other-mount" tmpfs "$(t_mount_fstype "$m")"
+		t_umount "$m"
 	else
-		t_not_ok "$transport/no-auto_unmount-mount" "$FURI_MOUNT_LINE"
+		t_not_ok "$transport/auto_unmount-replaced" "no watcher to hold (auto_unmount_pid '$watcher')"
 	fi
-done
+else
+	t_not_ok "$transport/auto_unmount-replaced-mount" "$FURI_MOUNT_LINE"
+fi
+
+# Without auto_unmount the dead mount stays, answering ENOTCONN.
+m=$(t_mkdir "$transport-no-auto-unmount")
+if furi_mount memfs "$m" -o "transport=$transport,$opts"; then
+	pid=$(server_pid "$m")
+	assert_eq "$transport/no-auto_unmount-no-watcher" 0 "$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid')"
+	kill -KILL "$pid"
+	t_wait_pid_exit "$pid" 10
+	deadline=$((SECONDS + 20))
+	until [[ "$(stat "$m" 2>&1)" == *"not connected"* ]] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+	assert_contains "$transport/no-auto_unmount-enotconn" "$(stat "$m" 2>&1)" "not connected"
+	assert_eq "$transport/no-auto_unmount-stays" fuse.furi "$(t_mount_fstype "$m")"
+	umount "$m" && t_untrack_mount "$m"
+else
+	t_not_ok "$transport/no-auto_unmount-mount" "$FURI_MOUNT_LINE"
+fi
 t_done
