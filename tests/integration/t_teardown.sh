@@ -148,11 +148,17 @@ done
 # -o auto_unmount. The watcher is another process, so the mount's end is
 # polled for (20 s at most), never waited for with a sleep.
 
+# mount_watched MNT: memfs with -o auto_unmount on $transport; sets pid and
+# watcher (the auto_unmount_pid furi status shows).
+mount_watched() {
+	furi_mount memfs "$1" -o "transport=$transport,$opts,auto_unmount" || return 1
+	pid=$(server_pid "$1")
+	watcher=$("$FURI" status "$1" --json | jq -r '.auto_unmount_pid // 0')
+}
+
 for transport in uring legacy; do
 	m=$(t_mkdir "$transport-auto-unmount")
-	if furi_mount memfs "$m" -o "transport=$transport,$opts,auto_unmount"; then
-		pid=$(server_pid "$m")
-		watcher=$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid // 0')
+	if mount_watched "$m"; then
 		if [ "$watcher" -gt 1 ] && t_pid_alive "$watcher"; then
 			t_ok "$transport/auto_unmount-watcher"
 		else
@@ -178,9 +184,7 @@ done
 transport=legacy
 m=$(t_mkdir "$transport-auto-unmount-umount")
 # An ordinary umount: the server and its watcher both end.
-if furi_mount memfs "$m" -o "transport=$transport,$opts,auto_unmount"; then
-	pid=$(server_pid "$m")
-	watcher=$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid // 0')
+if mount_watched "$m"; then
 	umount "$m"
 	if wait_gone "$m" "$pid" && t_wait_pid_exit "$watcher" 10; then
 		t_ok "$transport/auto_unmount-umount-ends-both"
@@ -195,9 +199,7 @@ fi
 # its server dies and the dead mount is replaced by a tmpfs, then let go, it
 # leaves the tmpfs alone.
 m=$(t_mkdir "$transport-auto-unmount-replaced")
-if furi_mount memfs "$m" -o "transport=$transport,$opts,auto_unmount"; then
-	pid=$(server_pid "$m")
-	watcher=$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid // 0')
+if mount_watched "$m"; then
 	if [ "$watcher" -gt 1 ] && kill -STOP "$watcher"; then
 		t_on_exit "kill -CONT $watcher 2>/dev/null"
 		kill -KILL "$pid"
