@@ -903,12 +903,6 @@ static int image_prepare(void *fs, char **args, const char *mountpoint,
 	im->file_ino = im->dir_form ? DIR_FORM_FILE_INO : FURI_ROOT_INO;
 	/* The kernel checks modes and owners; chmod and chown change only ours. */
 	cfg->default_permissions = true;
-	if (!cfg->subtype)
-		cfg->subtype = "image";
-	/* /proc/mounts shows the image when its path fits in a mount option. */
-	if (cfg->fsname && !strcmp(cfg->fsname, "image") && strlen(im->path) < 256 &&
-	    !strpbrk(im->path, ",\\ \t\n"))
-		cfg->fsname = im->path;
 	return 0;
 }
 

@@ -2354,8 +2354,6 @@ int memfs_prepare(void *fsp, char **args, const char *mountpoint,
 	(void)args, (void)mountpoint;
 
 	cfg->default_permissions = true;
-	if (!cfg->subtype)
-		cfg->subtype = "memfs";
 	if (fs->root)
 		return 0;
 	struct mnode *root = node_new(fs, S_IFDIR, fs->root_mode);

@@ -11,8 +11,6 @@
 static int nullfs_prepare(void *fs, char **args, const char *mountpoint,
 			  struct furi_config *cfg, char *err, size_t errlen)
 {
-	if (!cfg->subtype)
-		cfg->subtype = "nullfs";
 	return memfs_prepare(fs, args, mountpoint, cfg, err, errlen);
 }
 

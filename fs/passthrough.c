@@ -2217,10 +2217,6 @@ static int pt_prepare(void *fsp, char **args, const char *mountpoint, struct fur
 			 errno == ENODATA;
 	/* The kernel checks modes first (cheap, from its cache); the source has the last word. */
 	cfg->default_permissions = true;
-	if (!cfg->subtype)
-		cfg->subtype = "passthrough";
-	if (cfg->fsname && !strcmp(cfg->fsname, "passthrough") && !strpbrk(fs->source, ", \t\n\\"))
-		cfg->fsname = fs->source;
 	if (!cfg->legacy_threads)
 		cfg->legacy_threads = DEFAULT_LEGACY_THREADS;
 	return 0;

@@ -231,6 +231,8 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 	}
 	if (!strcmp(key, "suid"))
 		return set_flag(&cfg->suid, key, val, err, errlen);
+	if (!strcmp(key, "auto_unmount"))
+		return set_flag(&cfg->auto_unmount, key, val, err, errlen);
 	if (!strcmp(key, "dev"))
 		return set_flag(&cfg->dev, key, val, err, errlen);
 	for (size_t i = 0; i < FURI_ARRAY_SIZE(mount_flag_opts); i++) {
@@ -303,6 +305,9 @@ const char *furi_config_help(void)
 "  -o default_permissions  let the kernel check modes and owners\n"
 "  -o ro | rw              mount read-only or read-write (default rw)\n"
 "  -o suid, -o dev         honour setuid bits and device nodes (off by default)\n"
+"  -o auto_unmount         unmount when the server dies, even of kill -9, so a\n"
+"                          crash leaves no dead mount (ENOTCONN) behind (a\n"
+"                          watcher process does it; as a user, with fusermount3)\n"
 "  -o noatime, relatime, strictatime, nodiratime, noexec, sync, dirsync (and\n"
 "                          atime, diratime, exec, async): as in mount(8)\n"
 "  -o max_read=BYTES       largest READ the kernel sends\n"

@@ -113,6 +113,12 @@ struct furi_session {
 	char mountpoint[1024];
 	bool mounted;
 	bool mounted_by_fusermount;
+	/*
+	 * -o auto_unmount: our end of the pipe (root) or socket (fusermount3)
+	 * whose closing, by exit or death, tells the watcher to unmount; -1 none.
+	 */
+	int unmount_watcher_fd;
+	pid_t unmount_watcher_pid;
 	mode_t root_mode;
 	int fd;				/* /dev/fuse, the session's master fd */
 
@@ -247,7 +253,8 @@ bool furi_req_mark_replied(struct furi_req *req);
 
 uint64_t furi_now_ns(void);
 void furi_stats_received(struct furi_chan *chan, uint32_t opcode, size_t bytes);
-void furi_stats_replied(struct furi_chan *chan, uint64_t t_start, int error, size_t bytes);
+void furi_stats_replied(struct furi_chan *chan, uint32_t opcode, uint64_t t_start, int error,
+			size_t bytes);
 void furi_stats_malformed(struct furi_chan *chan);
 
 /* ---- status.c ---- */

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -348,6 +350,126 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 	return 0;
 }
 
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U	/* Linux 6.8 */
+#endif
+
+/*
+ * The ID of the mount on path, one the kernel never gives another mount
+ * (Linux 6.8+; before, the reusable one): 0 or -errno. Device numbers will
+ * not do: a tmpfs mounted where a dead FUSE mount was takes its number at
+ * once. It sends the FUSE server nothing, so it answers on a dead or hung
+ * mount: the kernel takes the ID from the mount and asks for no attribute.
+ */
+static int mount_id(const char *path, uint64_t *id)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+		  STATX_MNT_ID_UNIQUE, &stx))
+		return -errno;
+	if (!(stx.stx_mask & (STATX_MNT_ID_UNIQUE | STATX_MNT_ID)))
+		return -ENOSYS;
+	*id = stx.stx_mnt_id;
+	return 0;
+}
+
+/*
+ * The watcher of -o auto_unmount: blocks on the pipe whose write end only
+ * the server holds, so the read returns 0 however the server ends, SIGKILL
+ * included; then detaches the mount if it is still the server's (same
+ * mount ID: not one mounted there since), with umount2() as root and
+ * fusermount3 -u -z otherwise. It keeps none of the server's descriptors:
+ * its /dev/fuse fd would keep a dead connection alive, and the pipe `furi
+ * mount` reads until EOF would never end.
+ *
+ * Not fusermount3's own -o auto_unmount: before libfuse 3.15 (Debian 12 has
+ * 3.14) it checks for a dead mount by opening it as root, which the kernel
+ * refuses on a mount without allow_other, so it never unmounts (libfuse
+ * issue #586).
+ */
+static void __attribute__((noreturn)) watch_and_unmount(int fd, const char *mountpoint, uint64_t id,
+							 bool by_fusermount)
+{
+	uint64_t now;
+	sigset_t all;
+	char byte;
+	ssize_t n;
+	int null;
+
+	setsid();	/* no terminal's signals */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	prctl(PR_SET_NAME, "furi-unmount");
+	if (fd <= STDERR_FILENO)
+		fd = fcntl(fd, F_DUPFD, STDERR_FILENO + 1);
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+	}
+	if (fd > STDERR_FILENO + 1)
+		close_range(STDERR_FILENO + 1, (unsigned)fd - 1, 0);
+	close_range((unsigned)fd + 1, ~0u, 0);
+	if (chdir("/"))
+		_exit(1);
+	do
+		n = read(fd, &byte, 1);
+	while (n > 0 || (n < 0 && errno == EINTR));
+	if (mount_id(mountpoint, &now) || now != id)
+		_exit(0);
+	if (by_fusermount)
+		execlp("fusermount3", "fusermount3", "-u", "-z", "--", mountpoint, (char *)NULL);
+	else
+		umount2(mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW);
+	_exit(0);
+}
+
+static int start_unmount_watcher(struct furi_session *se, char *err, size_t errlen)
+{
+	uint64_t id;
+	int pfd[2], r = mount_id(se->mountpoint, &id);
+	pid_t pid;
+
+	if (r)
+		return furi_seterr(err, errlen, -r,
+				   "-o auto_unmount: cannot tell the mount on %s apart from others: %s (fix: leave out auto_unmount)",
+				   se->mountpoint, strerror(-r));
+
+	if (pipe2(pfd, O_CLOEXEC))
+		return furi_seterr(err, errlen, errno, "-o auto_unmount: pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(pfd[0]);
+		close(pfd[1]);
+		return furi_seterr(err, errlen, e, "-o auto_unmount: cannot start the watcher: %s",
+				   strerror(e));
+	}
+	if (pid == 0) {
+		close(pfd[1]);
+		watch_and_unmount(pfd[0], se->mountpoint, id, se->mounted_by_fusermount);
+	}
+	close(pfd[0]);
+	se->unmount_watcher_fd = pfd[1];
+	se->unmount_watcher_pid = pid;
+	return 0;
+}
+
+/* Our end closed, the watcher has nothing left to do: it exits, and we reap it. */
+static void stop_unmount_watcher(struct furi_session *se)
+{
+	if (se->unmount_watcher_fd < 0)
+		return;
+	close(se->unmount_watcher_fd);
+	se->unmount_watcher_fd = -1;
+	while (waitpid(se->unmount_watcher_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	se->unmount_watcher_pid = 0;
+}
+
 int furi_mount(struct furi_session *se, const char *mountpoint, char *err, size_t errlen)
 {
 	struct furi_mountinfo mi;
@@ -368,10 +490,18 @@ int furi_mount(struct furi_session *se, const char *mountpoint, char *err, size_
 		se->dev_major = mi.major;
 		se->dev_minor = mi.minor;
 	}
-	return 0;
+	if (se->cfg.auto_unmount) {
+		r = start_unmount_watcher(se, err, errlen);
+		if (r) {
+			furi_unmount(se);
+			close(se->fd);
+			se->fd = -1;
+		}
+	}
+	return r;
 }
 
-void furi_unmount(struct furi_session *se)
+static void unmount_if_ours(struct furi_session *se)
 {
 	struct furi_mountinfo mi;
 
@@ -393,4 +523,10 @@ void furi_unmount(struct furi_session *se)
 	if (umount2(se->mountpoint, UMOUNT_NOFOLLOW) && errno == EBUSY &&
 	    umount2(se->mountpoint, MNT_DETACH | UMOUNT_NOFOLLOW))
 		furi_warn("cannot unmount %s: %s", se->mountpoint, strerror(errno));
+}
+
+void furi_unmount(struct furi_session *se)
+{
+	unmount_if_ours(se);
+	stop_unmount_watcher(se);
 }

@@ -358,8 +358,9 @@ static int serve_init(struct furi_session *se, char *err, size_t errlen)
 			struct furi_chan chan = { .stats = se->dev_fuse_stats, .shared_stats = true };
 
 			furi_stats_received(&chan, ih.opcode, (size_t)n);
-			furi_stats_replied(&chan, furi_now_ns(), 0, sizeof(struct fuse_out_header) +
-					   sizeof(struct fuse_init_out));
+			furi_stats_replied(&chan, ih.opcode, furi_now_ns(), 0,
+					   sizeof(struct fuse_out_header) +
+						   sizeof(struct fuse_init_out));
 		}
 		if (ih.opcode != FUSE_INIT || ih.len != (uint32_t)n) {
 			r = furi_seterr(err, errlen, EPROTO,
@@ -399,6 +400,7 @@ struct furi_session *furi_session_new(const struct furi_config *cfg,
 	se->ops = ops;
 	se->fs = fs;
 	se->fd = -1;
+	se->unmount_watcher_fd = -1;
 	se->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (se->exit_fd < 0) {
 		furi_seterr(err, errlen, errno, "eventfd: %s", strerror(errno));

@@ -6,6 +6,7 @@
  * uses atomic adds.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -47,14 +48,50 @@ static unsigned lat_bucket(uint64_t ns)
 	return b < FURI_LAT_BUCKETS ? b : FURI_LAT_BUCKETS - 1;
 }
 
-void furi_stats_replied(struct furi_chan *chan, uint64_t t_start, int error, size_t bytes)
+/*
+ * Count an error reply under its (opcode, errno) slot. Only error replies
+ * come here; a pair seen before costs a hash, a probe or two and a store.
+ * The /dev/fuse channel's workers claim a free slot with a compare-and-swap.
+ */
+static void count_error(struct furi_chan *chan, uint32_t opcode, int error)
+{
+	struct furi_chan_stats *s = chan->stats;
+	uint32_t key = FURI_ERR_KEY(opcode, error < 0 ? -error : error);
+	unsigned slot = ((key * 2654435761u) >> 16) % FURI_ERR_SLOTS, i;
+
+	for (i = 0; i < FURI_ERR_SLOTS; i++, slot = (slot + 1) % FURI_ERR_SLOTS) {
+		_Atomic uint32_t *k = (_Atomic uint32_t *)&s->errs[slot].key;
+		uint32_t cur = atomic_load_explicit(k, memory_order_relaxed);
+
+		if (cur == 0) {
+			if (!chan->shared_stats)
+				atomic_store_explicit(k, key, memory_order_relaxed);
+			else if (!atomic_compare_exchange_strong_explicit(k, &cur, key,
+									   memory_order_relaxed,
+									   memory_order_relaxed) &&
+				 cur != key)
+				continue;	/* another worker took it for another pair */
+			cur = key;
+		}
+		if (cur == key) {
+			stat_add(chan, &s->errs[slot].count, 1);
+			return;
+		}
+	}
+	stat_add(chan, &s->errors_untracked, 1);
+}
+
+void furi_stats_replied(struct furi_chan *chan, uint32_t opcode, uint64_t t_start, int error,
+			size_t bytes)
 {
 	struct furi_chan_stats *s = chan->stats;
 
 	stat_add(chan, &s->replied, 1);
 	stat_add(chan, &s->bytes_out, bytes);
-	if (error)
+	if (furi_unlikely(error)) {
 		stat_add(chan, &s->errors, 1);
+		count_error(chan, opcode, error);
+	}
 	stat_add(chan, &s->lat[lat_bucket(furi_now_ns() - t_start)], 1);
 }
 
@@ -114,4 +151,56 @@ static const char *const opcode_names[FURI_OPCODE_MAX] = {
 const char *furi_opcode_name(unsigned opcode)
 {
 	return opcode < FURI_OPCODE_MAX ? opcode_names[opcode] : NULL;
+}
+
+/*
+ * Answers, not failures: what a healthy local filesystem says to a valid
+ * request. Anything else (EIO, ENOMEM, ENOSPC, ESTALE, EBADF, EINVAL, ...)
+ * means the server or its backend could not do what it should.
+ */
+bool furi_error_expected(unsigned opcode, int err)
+{
+	switch (err) {
+	case ENOSYS:		/* not implemented: the kernel remembers and stops asking */
+	case EOPNOTSUPP:	/* not supported (a fallocate mode, xattrs, O_TMPFILE, ...) */
+	case EINTR:		/* the caller interrupted it */
+	case EACCES:		/* permission refused */
+	case EPERM:
+	case ENAMETOOLONG:
+		return true;
+	}
+	switch (opcode) {
+	case FUSE_LOOKUP:
+		return err == ENOENT;		/* negative lookup */
+	case FUSE_GETXATTR:
+	case FUSE_LISTXATTR:
+		return err == ENODATA || err == ERANGE;	/* no such attribute; a size probe */
+	case FUSE_REMOVEXATTR:
+		return err == ENODATA;
+	case FUSE_SETXATTR:
+		return err == EEXIST || err == ENODATA;	/* XATTR_CREATE, XATTR_REPLACE */
+	case FUSE_MKNOD:
+	case FUSE_MKDIR:
+	case FUSE_SYMLINK:
+	case FUSE_LINK:
+	case FUSE_CREATE:
+		return err == EEXIST;
+	case FUSE_RMDIR:
+		return err == ENOTEMPTY;
+	case FUSE_RENAME:
+	case FUSE_RENAME2:
+		return err == ENOTEMPTY || err == EEXIST || err == EXDEV;
+	case FUSE_GETLK:
+	case FUSE_SETLK:
+	case FUSE_SETLKW:
+		return err == EAGAIN || err == EDEADLK;	/* the lock is held */
+	case FUSE_LSEEK:
+		return err == ENXIO;		/* SEEK_DATA/SEEK_HOLE past the end */
+	case FUSE_IOCTL:
+		return err == ENOTTY;
+	case FUSE_COPY_FILE_RANGE:
+	case FUSE_COPY_FILE_RANGE_64:
+		return err == EXDEV;		/* the kernel copies itself */
+	}
+	return false;
 }

@@ -180,7 +180,7 @@ int furi_mountinfo_parse_line(char *line, const char *path, struct furi_mountinf
 	if (i < 6 || !fields[4] || sscanf(fields[2], "%u:%u", &maj, &min) != 2)
 		return -ENOENT;
 	unescape(fields[4]);
-	if (strcmp(fields[4], path))
+	if (path && strcmp(fields[4], path))
 		return -ENOENT;
 	tail = save ? save : "";
 	sep = strstr(tail, " - ");
@@ -189,17 +189,23 @@ int furi_mountinfo_parse_line(char *line, const char *path, struct furi_mountinf
 	mi->major = maj;
 	mi->minor = min;
 	mi->fstype[0] = mi->source[0] = '\0';
+	mi->user_id = -1;
+	snprintf(mi->mountpoint, sizeof(mi->mountpoint), "%s", fields[4]);
 	if (sep) {
-		char *fs_save = NULL, *fstype, *source;
+		char *fs_save = NULL, *fstype, *source, *opts, *uid;
 
 		fstype = strtok_r(sep + 3, " ", &fs_save);
 		source = fstype ? strtok_r(NULL, " ", &fs_save) : NULL;
+		opts = source ? strtok_r(NULL, " \n", &fs_save) : NULL;
 		if (fstype)
 			snprintf(mi->fstype, sizeof(mi->fstype), "%s", fstype);
 		if (source) {
 			unescape(source);
 			snprintf(mi->source, sizeof(mi->source), "%s", source);
 		}
+		uid = opts ? strstr(opts, "user_id=") : NULL;
+		if (uid && (uid == opts || uid[-1] == ','))
+			mi->user_id = strtol(uid + 8, NULL, 10);
 	}
 	return 0;
 }
@@ -410,6 +416,10 @@ int furi_status_create(struct furi_session *se, unsigned nchan, char *err, size_
 	st->nchan = 0;
 	snprintf(st->mountpoint, sizeof(st->mountpoint), "%s", se->mountpoint);
 	snprintf(st->fs, sizeof(st->fs), "%s", se->cfg.status_name ? se->cfg.status_name : "furi");
+	snprintf(st->source, sizeof(st->source), "%s",
+		 se->cfg.status_source ? se->cfg.status_source : "");
+	st->unmount_watcher = se->unmount_watcher_pid;
+	st->pin = se->cfg.pin;
 	if (rename(tmp, se->status_path)) {
 		e = errno;
 		munmap(st, size);

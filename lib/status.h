@@ -20,8 +20,20 @@
 #include "kernel_abi.h"
 
 #define FURI_STATUS_MAGIC	0x7375746174736972ULL	/* "ristats" */
-#define FURI_STATUS_VERSION	2
+/*
+ * Bumped whenever the layout changes; `furi status` reads only its own
+ * version and names both when they differ. 2: per-opcode, per-errno error
+ * counts; the source, the auto_unmount watcher and the pin mode. 3: queue
+ * entries and growth, the scheduling guard's backoffs, the start depth.
+ */
+#define FURI_STATUS_VERSION	3
 #define FURI_LAT_BUCKETS	40	/* bucket i: latency in [2^i, 2^(i+1)) ns */
+/*
+ * Distinct (opcode, errno) pairs counted per channel. A mount sees a
+ * handful (LOOKUP ENOENT, GETXATTR ENODATA, ...); pairs past the table
+ * are counted in errors_untracked.
+ */
+#define FURI_ERR_SLOTS		32
 
 enum furi_chan_kind {
 	FURI_CHAN_URING = 1,
@@ -45,7 +57,22 @@ struct furi_chan_stats {
 					 * (SCHED_IDLE, moving away, polling) beside other work */
 	uint64_t ops[FURI_OPCODE_MAX];	/* requests by opcode */
 	uint64_t lat[FURI_LAT_BUCKETS];	/* receive-to-reply latency */
+	uint64_t errors_untracked;	/* error replies whose pair found no free slot */
+	/*
+	 * Error replies by (opcode, errno): key FURI_ERR_KEY(), 0 while the
+	 * slot is free. A slot is claimed once and never changes key; the
+	 * writer hashes the pair to its first slot and probes onwards.
+	 */
+	struct furi_err_count {
+		uint32_t key;
+		uint32_t pad;
+		uint64_t count;
+	} errs[FURI_ERR_SLOTS];
 } __attribute__((aligned(64)));
+
+#define FURI_ERR_KEY(opcode, err)	((uint32_t)(opcode) << 16 | ((uint32_t)(err) & 0xffff))
+#define FURI_ERR_KEY_OPCODE(key)	((key) >> 16)
+#define FURI_ERR_KEY_ERRNO(key)		((int)((key) & 0xffff))
 
 enum furi_status_state {
 	FURI_STATE_STARTING = 1,
@@ -80,6 +107,9 @@ struct furi_status {
 	char fs[64];
 	char transport_line[512];	/* what furi_session_transport_line() says */
 	char fallback_reason[384];	/* why io_uring is not in use; empty if it is */
+	char source[1024];		/* what the filesystem serves (a directory, an image); may be empty */
+	int32_t unmount_watcher;	/* -o auto_unmount: pid of the process that unmounts when we die; 0 none */
+	uint32_t pin;			/* enum furi_pin of the io_uring queue threads */
 	struct furi_chan_stats chan[];
 };
 
@@ -111,17 +141,27 @@ uint64_t furi_process_start_time(pid_t pid);
 uint64_t furi_lat_percentile(const uint64_t lat[FURI_LAT_BUCKETS], double pct);
 /* Name of an opcode ("LOOKUP"), or NULL if unknown. */
 const char *furi_opcode_name(unsigned opcode);
+/*
+ * Whether an error reply of opcode is an answer a healthy filesystem gives
+ * (LOOKUP ENOENT: no such name; GETXATTR ENODATA: no such attribute; ENOSYS:
+ * not implemented, the kernel stops asking) rather than a failure of the
+ * server or its backend (EIO, ENOMEM, ESTALE, ...). err is positive.
+ */
+bool furi_error_expected(unsigned opcode, int err);
 
 /* Find the mount at path in /proc/self/mountinfo (last one wins). Returns 0 or -ENOENT. */
 struct furi_mountinfo {
 	unsigned major, minor;
 	char fstype[64];
 	char source[256];
+	char mountpoint[1024];
+	long user_id;		/* user_id= of a FUSE mount: who mounted it; -1 if none */
 };
 int furi_mountinfo_find(const char *path, struct furi_mountinfo *mi);
 /*
  * One line of mountinfo (changed in place): 0 with mi filled when its mount
- * point (unescaped) is path, else -ENOENT and mi untouched.
+ * point (unescaped) is path, or with any mount point when path is NULL;
+ * else -ENOENT and mi untouched.
  */
 int furi_mountinfo_parse_line(char *line, const char *path, struct furi_mountinfo *mi);
 /* Make path absolute and clean (".", "..", "//") without touching the filesystem. */

@@ -115,7 +115,7 @@ static void legacy_send(struct furi_req *req, int error, size_t args_len,
 	struct legacy_buf *b = (struct legacy_buf *)req;
 	struct furi_legacy *lg = req->se->legacy;
 
-	furi_stats_replied(req->chan, req->t_start, error,
+	furi_stats_replied(req->chan, req->opcode, req->t_start, error,
 			   sizeof(struct fuse_out_header) + args_len + extra_len);
 	if (!req->no_reply && !atomic_load_explicit(&req->se->ended, memory_order_relaxed)) {
 		struct fuse_out_header oh = {

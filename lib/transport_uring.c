@@ -505,7 +505,7 @@ static void uring_send(struct furi_req *req, int error, size_t args_len,
 	e->hdr->ring_ent_in_out.payload_sz = (uint32_t)(args_len + extra_len);
 
 	if (furi_likely(current_thread == t)) {
-		furi_stats_replied(req->chan, req->t_start, error, oh->len);
+		furi_stats_replied(req->chan, req->opcode, req->t_start, error, oh->len);
 		commit(t, e);
 		return;
 	}
@@ -541,7 +541,7 @@ static void drain_wake_list(struct uring_thread *t)
 	for (e = rev; e; e = e->wake_next) {
 		struct fuse_out_header *oh = (struct fuse_out_header *)e->hdr->in_out;
 
-		furi_stats_replied(e->req.chan, e->req.t_start, oh->error, oh->len);
+		furi_stats_replied(e->req.chan, e->req.opcode, e->req.t_start, oh->error, oh->len);
 		commit(t, e);
 	}
 }

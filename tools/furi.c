@@ -102,7 +102,8 @@ static void usage_main(FILE *out)
 "\n"
 "Commands:\n"
 "  mount FS [ARGS] MOUNTPOINT [-o OPTS] [-f]   mount a filesystem (see furi help mount)\n"
-"  status MOUNTPOINT [--json]                  transport, queues and counters of a mount\n"
+"  status [MOUNTPOINT] [--json] [--watch]      every furi mount; or transport, queues, counters\n"
+"                                              and rates of one\n"
 "  bench [SUITE...] [--quick] [--out DIR]     benchmark io_uring vs /dev/fuse vs native (furi help bench)\n"
 "  help [COMMAND | FS]                         this text, or the manual of one command or filesystem\n"
 "  -V, --version                               furi's version, the FUSE protocol furi and\n"
@@ -154,24 +155,33 @@ static void usage_mount(FILE *out)
 			*fs_types[i]->args ? " " : "");
 	fprintf(out,
 "\n"
+"Mounts show in /proc/mounts with type fuse.furi and as source the filesystem,\n"
+"with what it serves after a colon: memfs, passthrough:/srv/data,\n"
+"image:/vm/disk.raw (-o fsname=NAME sets another). findmnt -t fuse.furi and\n"
+"umount -a -t fuse.furi find them; furi status without an argument lists them.\n"
+"\n"
 "With mount(8) and /etc/fstab (through the helper mount.fuse.furi, which mount(8)\n"
 "looks for in /sbin; see man mount.fuse.furi):\n"
-"  mount -t fuse.furi [-o OPTS] FS MOUNTPOINT\n"
+"  mount -t fuse.furi [-o OPTS] FS[:ARG] MOUNTPOINT\n"
 "  mount -t fuse.furi -o source=ARG[,OPTS] FS MOUNTPOINT\n"
-"The source field names the filesystem; its arguments (SOURCE_DIR, IMAGE_FILE)\n"
-"come as -o source=ARG, one per argument, in order. OPTS are furi's -o options.\n"
-"mount(8)'s own options (defaults, auto, noauto, user, nofail, _netdev, x-*,\n"
-"comment=, nosuid, nodev, exec, atime, relatime) are accepted and dropped:\n"
-"the furi defaults already are nosuid,nodev. fstab lines:\n"
-"  memfs        /mnt/scratch  fuse.furi  size=2G,transport=auto  0 0\n"
-"  passthrough  /mnt/data     fuse.furi  source=/srv/data,nofail  0 0\n"
+"The source field names the filesystem and its argument (SOURCE_DIR,\n"
+"IMAGE_FILE) after a colon, as /proc/mounts shows it, so a line copied from\n"
+"there mounts the same; or the arguments come as -o source=ARG, one per\n"
+"argument, in order. OPTS are furi's -o options. mount(8)'s own options\n"
+"(defaults, auto, noauto, user, nofail, _netdev, x-*, comment=, nosuid, nodev,\n"
+"exec, atime, relatime) and the kernel's (user_id=, group_id=, rootmode=) are\n"
+"accepted and dropped: the furi defaults already are nosuid,nodev. The source\n"
+"shows in /proc/mounts as written, so mount -a knows the line is mounted and\n"
+"running it again is harmless. fstab lines:\n"
+"  memfs                  /mnt/scratch  fuse.furi  size=2G,transport=auto  0 0\n"
+"  passthrough:/srv/data  /mnt/data     fuse.furi  nofail,auto_unmount     0 0\n"
 "\n"
 "Examples:\n"
 "  mkdir -p /tmp/m && furi mount memfs /tmp/m\n"
 "  furi mount memfs /tmp/m -o transport=legacy,threads=4\n"
 "  furi status /tmp/m\n"
 "  umount /tmp/m\n"
-"  mount -t fuse.furi -o source=/srv/data passthrough /mnt/data\n"
+"  mount -t fuse.furi passthrough:/srv/data /mnt/data\n"
 "\n"
 "Exit status: 0 once the filesystem is mounted and answers requests, 1 when\n"
 "the mount failed (one line names the cause and the fix; nothing stays\n"
@@ -192,6 +202,8 @@ struct mount_args {
 	char *pos[4];		/* positional arguments: fs args, then mountpoint */
 	int npos;
 	char *mountpoint;	/* absolute */
+	char source[1024];	/* what the filesystem serves, absolute: its first argument */
+	char fsname[320];	/* "passthrough:/srv/data" */
 	bool foreground;
 	struct furi_config cfg;
 };
@@ -228,6 +240,27 @@ static void apply_options(struct mount_args *ma, char *list)
 		if (r)
 			furi_cmd_die_usage(page, "%s", err);
 	}
+}
+
+/*
+ * What /proc/mounts shows, so that findmnt -t fuse.furi, umount -a -t
+ * fuse.furi and mount -a know furi's mounts: the type of the helper
+ * mount.fuse.furi, and as source the filesystem's name, with what it serves
+ * after a colon (passthrough:/srv/data), which the helper takes back as its
+ * source. -o fsname= (the helper passes the source mount(8) compares) wins.
+ */
+static void set_mount_identity(struct mount_args *ma)
+{
+	int n;
+
+	if (ma->type->nargs > 0 && !furi_cmd_absolute(ma->pos[1], ma->source, sizeof(ma->source)))
+		ma->cfg.status_source = ma->source;
+	if (ma->cfg.fsname != ma->type->name || !ma->cfg.status_source ||
+	    strpbrk(ma->source, ",\\ \t\n"))
+		return;		/* none, or not one a mount option can carry */
+	n = snprintf(ma->fsname, sizeof(ma->fsname), "%s:%s", ma->type->name, ma->source);
+	if (n > 0 && (size_t)n < sizeof(ma->fsname))
+		ma->cfg.fsname = ma->fsname;
 }
 
 /*
@@ -521,6 +554,7 @@ static int cmd_mount(int argc, char **argv)
 		return FURI_EXIT_FAIL;
 	}
 	ma.cfg.fsname = ma.type->name;
+	ma.cfg.subtype = FURI_MOUNT_SUBTYPE;
 	ma.cfg.status_name = ma.type->name;
 	for (i = 0; i < nopts; i++)
 		apply_options(&ma, opts[i]);
@@ -565,6 +599,8 @@ static int cmd_mount(int argc, char **argv)
 		ma.type->free(ma.fs);
 		return FURI_EXIT_FAIL;
 	}
+	set_mount_identity(&ma);
+
 	if (ma.foreground) {
 		r = serve(&ma, false);
 		ma.type->free(ma.fs);

@@ -6,12 +6,19 @@
  *
  *	mount.fuse.furi SOURCE MOUNTPOINT [-sfnv] [-N NS] [-o OPTS] [-t TYPE]
  *
- * SOURCE names the filesystem (memfs, passthrough, ...); its positional
- * arguments come as -o source=ARG, one per argument, in order. The other
- * options go to `furi mount` as -o options, except mount(8)'s own, which
- * are dropped (see `drop` below). The helper then execs
+ * SOURCE names the filesystem (memfs, passthrough, ...) and may carry its
+ * argument after a colon (passthrough:/srv/data), as /proc/mounts shows furi
+ * mounts; or the arguments come as -o source=ARG, one per argument, in
+ * order. The other options go to `furi mount` as -o options, except mount(8)'s
+ * own and the ones the kernel shows in /proc/mounts, which are dropped (see
+ * `drop` below). The helper then execs
  *
- *	furi mount FS [ARG...] MOUNTPOINT [-o OPTS]
+ *	furi mount -o fsname=SOURCE FS [ARG...] MOUNTPOINT [-o OPTS]
+ *
+ * fsname=SOURCE makes /proc/mounts show the source exactly as mount(8) was
+ * given it, which is what `mount -a` compares to tell an fstab line is
+ * mounted already (a line it does not recognise would be mounted again,
+ * fail, and leave an entry in /run/mount/utab).
  *
  * so furi's messages and exit status (0, 1 failure, 2 usage) are the
  * helper's. furi is looked up next to this program (a build directory),
@@ -45,9 +52,13 @@ static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, cons
 	exit(status);
 }
 
-#define USAGE "expected: mount.fuse.furi FS MOUNTPOINT [-o source=ARG,OPTS] (see: furi help mount)"
+#define USAGE "expected: mount.fuse.furi FS[:ARG] MOUNTPOINT [-o source=ARG,OPTS] (see: furi help mount)"
 
-/* mount(8)'s options that mean nothing to furi, or are furi's defaults. */
+/*
+ * mount(8)'s options that mean nothing to furi, or are furi's defaults, and
+ * the ones the kernel records for a FUSE mount (a /proc/mounts line copied
+ * into fstab carries them).
+ */
 static bool drop(const char *opt)
 {
 	static const char *const words[] = {
@@ -57,7 +68,9 @@ static bool drop(const char *opt)
 	};
 	size_t i;
 
-	if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8) || !*opt)
+	if (!strncmp(opt, "x-", 2) || !strncmp(opt, "comment=", 8) || !*opt ||
+	    !strncmp(opt, "user_id=", 8) || !strncmp(opt, "group_id=", 9) ||
+	    !strncmp(opt, "rootmode=", 9))
 		return true;
 	for (i = 0; words[i]; i++)
 		if (!strcmp(opt, words[i]))
@@ -93,7 +106,7 @@ int main(int argc, char **argv)
 {
 	static char opts[4096];
 	char *pos[2] = { NULL, NULL }, *args[MAX_ARGS], *list, *opt, *save = NULL;
-	char *xargv[MAX_ARGS + 8];
+	char *xargv[MAX_ARGS + 10], fsname[1100], *colon;
 	size_t used = 0;
 	int npos = 0, nargs = 0, i, x = 0;
 	bool fake = false;
@@ -146,7 +159,7 @@ int main(int argc, char **argv)
 				fake = true;
 				break;
 			case 'h':
-				printf("Usage: mount.fuse.furi FS MOUNTPOINT [-o source=ARG,OPTS]\n"
+				printf("Usage: mount.fuse.furi FS[:ARG] MOUNTPOINT [-o source=ARG,OPTS]\n"
 				       "mount(8) helper: runs furi mount FS [ARG...] MOUNTPOINT -o OPTS.\n"
 				       "See furi help mount.\n");
 				return 0;
@@ -162,6 +175,21 @@ int main(int argc, char **argv)
 
 	xargv[x++] = "furi";
 	xargv[x++] = "mount";
+	/* The source as mount(8) gave it, before the split below; first, so OPTS' fsname= wins. */
+	if (!strpbrk(pos[0], ",\\ \t\n") &&
+	    (size_t)snprintf(fsname, sizeof(fsname), "fsname=%s", pos[0]) < sizeof(fsname)) {
+		xargv[x++] = "-o";
+		xargv[x++] = fsname;
+	}
+	colon = strchr(pos[0], ':');
+	if (colon) {
+		*colon = '\0';
+		if (nargs == MAX_ARGS)
+			die(2, "too many -o source= options");
+		memmove(args + 1, args, (size_t)nargs * sizeof(args[0]));
+		args[0] = colon + 1;
+		nargs++;
+	}
 	xargv[x++] = pos[0];
 	for (i = 0; i < nargs; i++)
 		xargv[x++] = args[i];

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <furi/furi.h>
+
 #include "furi_cmd.h"
 #include "status.h"
 
@@ -135,4 +137,89 @@ int furi_server_threads(int pid, struct furi_thread_info *out, int max)
 	closedir(d);
 	qsort(out, (size_t)n, sizeof(*out), by_name);
 	return n;
+}
+
+/* "0-2,5" into set; false if it is not such a list. */
+static bool parse_cpu_list(const char *list, cpu_set_t *set)
+{
+	const char *p = list;
+
+	CPU_ZERO(set);
+	while (*p) {
+		char *end;
+		unsigned long lo = strtoul(p, &end, 10), hi = lo;
+
+		if (end == p)
+			return false;
+		if (*end == '-') {
+			p = end + 1;
+			hi = strtoul(p, &end, 10);
+			if (end == p || hi < lo)
+				return false;
+		}
+		for (; lo <= hi && lo < CPU_SETSIZE; lo++)
+			CPU_SET(lo, set);
+		if (*end == ',')
+			end++;
+		else if (*end)
+			return false;
+		p = end;
+	}
+	return true;
+}
+
+/* The inverse: "0-2,5". */
+static void format_cpu_list(const cpu_set_t *set, char *buf, size_t len)
+{
+	size_t used = 0;
+	int i, start = -1;
+
+	buf[0] = '\0';
+	for (i = 0; i <= CPU_SETSIZE && used < len; i++) {
+		bool in = i < CPU_SETSIZE && CPU_ISSET(i, set);
+
+		if (in && start < 0)
+			start = i;
+		if (in || start < 0)
+			continue;
+		if (start == i - 1)
+			used += (size_t)snprintf(buf + used, len - used, "%s%d", used ? "," : "", start);
+		else
+			used += (size_t)snprintf(buf + used, len - used, "%s%d-%d", used ? "," : "",
+						 start, i - 1);
+		start = -1;
+	}
+}
+
+void furi_thread_placement(struct furi_thread_info *t, unsigned queues, unsigned uring_threads,
+			   unsigned pin)
+{
+	size_t plen = strlen(FURI_THREAD_URING);
+	cpu_set_t home, allowed, shared;
+	unsigned index, q;
+	char list[48];
+
+	t->placement = "unpinned";
+	if (strncmp(t->name, FURI_THREAD_URING, plen) || !queues || !uring_threads) {
+		snprintf(t->serves, sizeof(t->serves), "dev_fuse");
+		snprintf(t->home, sizeof(t->home), "-");
+		return;
+	}
+	index = (unsigned)strtoul(t->name + plen, NULL, 10);
+	CPU_ZERO(&home);
+	for (q = index; q < queues && q < CPU_SETSIZE; q += uring_threads)
+		CPU_SET(q, &home);	/* queue q takes the requests of CPU q */
+	format_cpu_list(&home, list, sizeof(list));
+	snprintf(t->home, sizeof(t->home), "%s", list);
+	if (CPU_COUNT(&home) == 1)
+		snprintf(t->serves, sizeof(t->serves), "queue%s", list);
+	else
+		snprintf(t->serves, sizeof(t->serves), "queues %s", list);
+	if (!parse_cpu_list(t->cpus, &allowed))
+		return;
+	CPU_AND(&shared, &allowed, &home);
+	if (CPU_EQUAL(&allowed, &home))
+		t->placement = "home";
+	else if (pin == FURI_PIN_AUTO && CPU_COUNT(&shared) == 0)
+		t->placement = "away";
 }

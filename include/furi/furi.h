@@ -581,6 +581,12 @@ struct furi_config {
 	bool dev;			/* honour device nodes (default: nodev) */
 	unsigned long mount_flags;	/* more MS_* flags for mount(2): MS_NOATIME, MS_NOEXEC, ... */
 	unsigned max_read;		/* 0: same as max_write */
+	/*
+	 * Unmount (lazily) when the server dies, even of SIGKILL, so that a
+	 * crashed server leaves no dead mount (ENOTCONN) behind: a watcher
+	 * process forked at mount time does it (as a user, with fusermount3).
+	 */
+	bool auto_unmount;
 	/* INIT */
 	unsigned max_write;		/* default 1 MiB (clamped to the kernel's page limit) */
 	unsigned max_readahead;		/* 0: the kernel's offer */
@@ -602,6 +608,7 @@ struct furi_config {
 	enum furi_pin pin;		/* queue threads' CPUs */
 	/* observability */
 	const char *status_name;	/* name in `furi status`; default fsname */
+	const char *status_source;	/* what it serves, in `furi status`: a directory, an image */
 	/*
 	 * Log every request and reply (opcode, unique, nodeid, key arguments,
 	 * result, the queue or /dev/fuse thread), as libfuse's -d does, through

@@ -83,7 +83,7 @@ static void fuzz_send(struct furi_req *r, int error, size_t args_len, const void
 	consume(r->out, args_len);	/* what the transport would send */
 	if (extra_len)
 		consume(extra, extra_len);
-	furi_stats_replied(r->chan, r->t_start, error, args_len + extra_len);
+	furi_stats_replied(r->chan, r->opcode, r->t_start, error, args_len + extra_len);
 	/* As the transports do: every handler here replies before returning,
 	 * so the dispatching thread must still own the request. */
 	REQUIRE(furi_req_mark_replied(r));

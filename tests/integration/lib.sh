@@ -265,6 +265,16 @@ t_wait_pid_exit() {
 	return 0
 }
 
+# t_wait_unmounted DIR SECONDS: 0 once nothing is mounted on DIR (another
+# process unmounts it), 1 on timeout.
+t_wait_unmounted() {
+	local deadline=$((SECONDS + $2))
+	while t_is_mounted "$1"; do
+		[ $SECONDS -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+
 # t_stop_pid PID: SIGTERM, then SIGKILL if it does not go.
 t_stop_pid() {
 	local pid=$1

@@ -8,7 +8,13 @@
 # symlinked mountpoints, furi status on what is not a furi mount, and the
 # mount(8) helper mount.fuse.furi (directly, and through mount(8) itself in
 # a private mount namespace where /sbin shows the helper: /sbin is never
-# touched).
+# touched), with an fstab of our own (mount -T) holding every filesystem:
+# mount -a twice is harmless, no utab entry is left, /proc/mounts lines
+# mount back, umount -a -t fuse.furi unmounts them. The mount identity
+# (type fuse.furi, source FS or FS:SOURCE), findmnt -t fuse.furi, the list
+# of every furi mount (furi status without an argument, which the hints
+# name), and furi status's error split (answers, failures) by opcode and
+# errno, thread placement labels and --watch (SIGINT included).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || t_skip_all "needs root"
@@ -58,7 +64,7 @@ server_pid() { "$FURI" status "$1" --json 2>/dev/null | jq -r '.pid // empty'; }
 # ---------------------------------------------------------------------------
 # Help, version, usage errors
 
-helps help "Usage: furi COMMAND" "mount FS" "status MOUNTPOINT" "Exit status" -- "$FURI" --help
+helps help "Usage: furi COMMAND" "mount FS" "status [MOUNTPOINT]" "Exit status" -- "$FURI" --help
 helps help-h "Usage: furi COMMAND" -- "$FURI" -h
 helps help-cmd "Usage: furi COMMAND" "Filesystems:" -- "$FURI" help
 t_run "$FURI" --version
@@ -71,8 +77,8 @@ fi
 helps help-mount "Usage: furi mount FS" "-o transport=auto|uring|legacy" "-o queue_depth=N" \
 	"fusermount3" "mount -t fuse.furi" "source=" "Examples:" "Exit status" -- "$FURI" help mount
 helps mount--help "Usage: furi mount FS" -- "$FURI" mount --help
-helps help-status "Usage: furi status MOUNTPOINT" "--json" "Exit status" -- "$FURI" help status
-helps status--help "Usage: furi status MOUNTPOINT" -- "$FURI" status --help
+helps help-status "Usage: furi status [MOUNTPOINT]" "--json" "--watch" "answer" "pin=auto" "Exit status" -- "$FURI" help status
+helps status--help "Usage: furi status [MOUNTPOINT]" -- "$FURI" status --help
 
 # Every filesystem `furi help` lists has its own page, and `furi help mount` names it.
 fslist=$("$FURI" help | sed -n '/^Filesystems:/,/^$/p' | awk 'NR > 1 && NF {print $1}')
@@ -118,7 +124,7 @@ assert_fails_with status-empty 2 "the mountpoint is an empty string" "see: furi 
 assert_fails_with status-long 2 "the mountpoint path is too long" "see: furi help status" "$FURI" status "$long"
 mount_fails mount-fsname-space 1 "-o fsname=a b: commas, spaces and backslashes are not allowed" \
 	"fix: a fsname without them" "$d" -- "$FURI" mount memfs "$d" -o "fsname=a b"
-assert_fails_with status-noargs 2 "expected: furi status MOUNTPOINT" "see: furi help status" "$FURI" status
+assert_fails_with status-two-args 2 "expected: furi status [MOUNTPOINT]" "see: furi help status" "$FURI" status /a /b
 assert_fails_with status-bad-flag 2 "unknown option '-x'" "see: furi help status" "$FURI" status -x "$d"
 assert_fails_with bench-bad-flag 2 "unknown option '--frob'" "see: furi help bench" "$FURI" bench --frob
 assert_fails_with bench-replot-no-results 1 "cannot read $T_DIR/no-run/results.tsv" \
@@ -175,9 +181,9 @@ m=$(t_mkdir busy)
 if furi_mount memfs "$m" -o transport=legacy; then
 	pid=$(server_pid "$m")
 	echo first >"$m/file"
-	assert_fails_with busy 1 "$m is already a mountpoint (fuse.memfs)" "umount $m, or use another directory" \
+	assert_fails_with busy 1 "$m is already a mountpoint (fuse.furi)" "umount $m, or use another directory" \
 		"$FURI" mount memfs "$m"
-	assert_eq busy/first-still-mounted fuse.memfs "$(t_mount_fstype "$m")"
+	assert_eq busy/first-still-mounted fuse.furi "$(t_mount_fstype "$m")"
 	assert_eq busy/one-mount 1 "$(awk -v m="$m" '$5 == m' /proc/self/mountinfo | wc -l)"
 	assert_eq busy/first-still-serves first "$(cat "$m/file" 2>&1)"
 	echo second >"$m/file2" && assert_eq busy/first-still-writes second "$(cat "$m/file2")"
@@ -195,7 +201,7 @@ if t_mount_tmpfs "$m" size=1m; then
 	assert_fails_with on-tmpfs 1 "$m is already a mountpoint (tmpfs)" "umount $m" "$FURI" mount memfs "$m"
 	assert_eq on-tmpfs/no-server-left "" "$(t_procs_naming "$m")"
 	assert_eq on-tmpfs/tmpfs-still-there tmpfs "$(t_mount_fstype "$m")"
-	assert_fails_with status-tmpfs 1 "$m is a tmpfs mount, not a furi (FUSE) mount" "findmnt -t fuse" "$FURI" status "$m"
+	assert_fails_with status-tmpfs 1 "$m is a tmpfs mount, not a furi (FUSE) mount" "furi status with no argument lists furi mounts" "$FURI" status "$m"
 	t_umount "$m"
 else
 	t_not_ok on-tmpfs/setup "cannot mount a tmpfs on $m"
@@ -228,11 +234,11 @@ if furi_mount memfs "$m" -o transport=legacy; then
 	kill -STOP "$pid"
 	t_on_exit "kill -CONT $pid 2>/dev/null"
 	sleep 1.5	# past the 1 s attribute timeout: any stat() now needs the server
-	assert_fails_with hung 1 "$m is already a mountpoint (fuse.memfs)" "umount $m" "$FURI" mount memfs "$m"
-	assert_fails_with hung-fg 1 "$m is already a mountpoint (fuse.memfs)" "umount $m" "$FURI" mount memfs "$m" -f
-	assert_fails_with hung-link 1 "$m is already a mountpoint (fuse.memfs)" "umount $m" \
+	assert_fails_with hung 1 "$m is already a mountpoint (fuse.furi)" "umount $m" "$FURI" mount memfs "$m"
+	assert_fails_with hung-fg 1 "$m is already a mountpoint (fuse.furi)" "umount $m" "$FURI" mount memfs "$m" -f
+	assert_fails_with hung-link 1 "$m is already a mountpoint (fuse.furi)" "umount $m" \
 		"$FURI" mount memfs "$T_DIR/hung-link"
-	assert_fails_with hung-helper 1 "$m is already a mountpoint (fuse.memfs)" "umount $m" \
+	assert_fails_with hung-helper 1 "$m is already a mountpoint (fuse.furi)" "umount $m" \
 		"$HELPER" memfs "$m" -o rw
 	t_run "$FURI" status "$m" --json
 	assert_eq hung/status-answers "0 $pid" "$RC $(jq -r .pid <<<"$OUT" 2>/dev/null)"
@@ -437,7 +443,7 @@ rc=$?
 cd - >/dev/null || exit 1
 if [ $rc -eq 0 ]; then
 	assert_contains relative/line-absolute "$FURI_MOUNT_LINE" "memfs on $T_DIR/rel-mnt:"
-	assert_eq relative/mounted-absolute fuse.memfs "$(t_mount_fstype "$T_DIR/rel-mnt")"
+	assert_eq relative/mounted-absolute fuse.furi "$(t_mount_fstype "$T_DIR/rel-mnt")"
 	t_run bash -c "cd '$T_DIR' && '$FURI' status rel-mnt --json"
 	assert_eq relative/status-exit 0 "$RC"
 	assert_eq relative/status-absolute "$T_DIR/rel-mnt" "$(jq -r .mountpoint <<<"$OUT" 2>/dev/null)"
@@ -458,7 +464,7 @@ if furi_mount memfs "$T_DIR/link-dir" -o transport=legacy; then
 	t_untrack_mount "$T_DIR/link-dir"
 	t_track_mount "$T_DIR/real-dir"
 	assert_contains symlink/line-shows-real-path "$FURI_MOUNT_LINE" "on $T_DIR/real-dir:"
-	assert_eq symlink/mounted-on-real-path fuse.memfs "$(t_mount_fstype "$T_DIR/real-dir")"
+	assert_eq symlink/mounted-on-real-path fuse.furi "$(t_mount_fstype "$T_DIR/real-dir")"
 	pid=$(server_pid "$T_DIR/link-dir")
 	assert_ne symlink/status-through-link "" "$pid"
 	assert_eq symlink/status-through-real "$pid" "$(server_pid "$T_DIR/real-dir")"
@@ -484,7 +490,7 @@ if furi_mount memfs "$m" -o transport=legacy; then
 	pid=$(server_pid "$m")
 	majmin=$(awk -v m="$m" '$5 == m { split($3, d, ":"); print d[1] "-" d[2] }' /proc/self/mountinfo)
 	rm -f "/run/furi/$majmin.status"
-	assert_fails_with status-no-file 1 "$m is a FUSE mount (fuse.memfs, source memfs) without a furi status file" \
+	assert_fails_with status-no-file 1 "$m is a FUSE mount (fuse.furi, source memfs) without a furi status file" \
 		"fix: for a dead mount, umount $m" "$FURI" status "$m"
 	t_umount "$m"
 	t_wait_pid_exit "$pid" 10 && t_ok status-no-file/server-exits || t_not_ok status-no-file/server-exits "pid $pid"
@@ -492,10 +498,126 @@ else
 	t_not_ok status-no-file/mount "mount failed: $FURI_MOUNT_LINE"
 fi
 
+# ---------------------------------------------------------------------------
+# Mount identity: type fuse.furi and source FS or FS:SOURCE, as standard
+# tools see them; furi status without an argument lists every furi mount
+# (the hint furi's messages give), with fs, source, transport and pid.
+
+id_m=$(t_mkdir id-memfs) id_p=$(t_mkdir id-pt) id_i=$(t_mkdir id-img) id_src=$(t_mkdir id-src)
+truncate -s 4M "$T_DIR/id.raw"
+if furi_mount memfs "$id_m" -o transport=legacy && furi_mount passthrough "$id_src" "$id_p" -o transport=legacy &&
+	furi_mount image "$T_DIR/id.raw" "$id_i" -o transport=legacy; then
+	in_mounts() { awk -v m="$1" '$2 == m {print $3, $1}' /proc/self/mounts; }
+	assert_eq identity/memfs "fuse.furi memfs" "$(in_mounts "$id_m")"
+	assert_eq identity/passthrough "fuse.furi passthrough:$id_src" "$(in_mounts "$id_p")"
+	assert_eq identity/image "fuse.furi image:$T_DIR/id.raw" "$(in_mounts "$id_i")"
+	assert_eq identity/findmnt-type "$(printf '%s\n' "$id_m" "$id_p" "$id_i" | sort)" \
+		"$(findmnt -rn -t fuse.furi -o TARGET | grep -F "$T_DIR/id-" | sort)"
+	t_run "$FURI" status
+	assert_eq list/exit-status 0 "$RC"
+	for m in "$id_m" "$id_p" "$id_i"; do
+		row=$(awk -v m="$m" '$1 == m' <<<"$OUT")
+		assert_contains "list/${m##*/}-pid" "$row" " $(server_pid "$m") "
+		assert_contains "list/${m##*/}-transport" "$row" " dev_fuse "
+	done
+	assert_contains list/memfs-fs "$(awk -v m="$id_m" '$1 == m {print $2, $NF}' <<<"$OUT")" "memfs -"
+	assert_contains list/passthrough-source "$(awk -v m="$id_p" '$1 == m {print $2, $NF}' <<<"$OUT")" "passthrough $id_src"
+	assert_contains list/image-source "$(awk -v m="$id_i" '$1 == m {print $2, $NF}' <<<"$OUT")" "image $T_DIR/id.raw"
+	t_run "$FURI" status --json
+	assert_eq list-json/passthrough "passthrough $id_src dev_fuse $(server_pid "$id_p") running" \
+		"$(jq -r --arg m "$id_p" '.mounts[] | select(.mountpoint == $m) | "\(.fs) \(.source) \(.transport) \(.pid) \(.state)"' <<<"$OUT" 2>&1)"
+	assert_eq list-json/source-of-memfs "" "$(jq -r --arg m "$id_m" '.mounts[] | select(.mountpoint == $m) | .source' <<<"$OUT" 2>&1)"
+	# A dead server's mount is listed as dead, with the same facts.
+	pid=$(server_pid "$id_m")
+	kill -KILL "$pid" && t_wait_pid_exit "$pid" 10
+	t_run "$FURI" status --json
+	assert_eq list-json/dead "memfs $pid dead" \
+		"$(jq -r --arg m "$id_m" '.mounts[] | select(.mountpoint == $m) | "\(.fs) \(.pid) \(.state)"' <<<"$OUT" 2>&1)"
+	assert_eq list/exit-status-with-dead 0 "$RC"
+	for m in "$id_m" "$id_p" "$id_i"; do furi_umount "$m"; done
+	assert_eq list/gone-after-umount "" "$("$FURI" status | grep -F "$T_DIR/id-")"
+else
+	t_not_ok identity/mount "mount failed: $FURI_MOUNT_LINE"
+fi
+
+# ---------------------------------------------------------------------------
+# furi status: error replies by opcode and errno, answers apart from
+# failures; threads labelled with their queues, home CPUs and placement;
+# --watch rates, ending on SIGINT with the interval it cut short.
+
+m=$(t_mkdir errs)
+if furi_mount memfs "$m" -o transport=legacy,size=1M; then
+	for i in 1 2 3; do stat "$m/missing$i" >/dev/null 2>&1; done
+	getfattr -n user.nothing "$m" >/dev/null 2>&1
+	dd if=/dev/zero of="$m/big" bs=64k count=32 status=none 2>/dev/null	# past size=1M: ENOSPC
+	j=$(furi_status_json "$m")
+	by() { jq -r --arg op "$1" --arg e "$2" '.errors.by[] | select(.opcode == $op and .errno == $e) | "\(.count >= '"$3"') \(.expected)"' <<<"$j" 2>&1; }
+	assert_eq errors/lookup-enoent-answer "true true" "$(by LOOKUP ENOENT 3)"
+	assert_eq errors/getxattr-enodata-answer "true true" "$(by GETXATTR ENODATA 1)"
+	assert_eq errors/write-enospc-failure "true false" "$(by WRITE ENOSPC 1)"
+	assert_eq errors/split-adds-up "true" "$(jq '.errors.expected >= 4 and .errors.failed >= 1 and
+		([.channels[] | .errors] | add) == .errors.expected + .errors.failed' <<<"$j" 2>&1)"
+	t_run "$FURI" status "$m"
+	assert_contains errors/human-columns "$OUT" " answers failures "
+	assert_contains errors/human-answer "$OUT" "LOOKUP ENOENT"
+	assert_contains errors/human-failure "$(grep 'WRITE ENOSPC' <<<"$OUT")" "failure"
+	assert_contains errors/human-queue-cpu "$OUT" "for cpu"
+	furi_umount "$m"
+else
+	t_not_ok errors/mount "mount failed: $FURI_MOUNT_LINE"
+fi
+
+if furi_uring_enabled; then
+	m=$(t_mkdir pin-always)
+	if furi_mount memfs "$m" -o "pin=always,queue_depth=4,max_write=64k"; then
+		j=$(furi_status_json "$m")
+		# Thread N serves queue N (CPU N's requests) and is pinned there: home.
+		assert_eq placement/serves-own-queue "" "$(jq -r '.server_threads[] | select(.name | startswith("furi-uring")) |
+			select(.serves != ("queue" + (.name | ltrimstr("furi-uring"))) or .home_cpus != (.name | ltrimstr("furi-uring"))) | .name' <<<"$j" 2>&1)"
+		assert_eq placement/home "" "$(jq -r '.server_threads[] | select(.name | startswith("furi-uring")) |
+			select(.placement != "home" or .cpus != .home_cpus) | "\(.name) \(.cpus) \(.placement)"' <<<"$j" 2>&1)"
+		assert_eq placement/dev-fuse-workers "" "$(jq -r '.server_threads[] | select(.name | startswith("furi-fuse")) |
+			select(.serves != "dev_fuse" or .placement != "unpinned") | .name' <<<"$j" 2>&1)"
+		t_run "$FURI" status "$m"
+		assert_contains placement/human-header "$OUT" "home cpus may run on placement"
+		furi_umount "$m"
+	else
+		t_not_ok placement/mount "mount failed: $FURI_MOUNT_LINE"
+	fi
+else
+	t_skip placement "enable_uring is N"
+fi
+
+m=$(t_mkdir watch)
+if furi_mount memfs "$m" -o transport=legacy; then
+	t_run "$FURI" status "$m" --watch=1 --count=2 --json
+	assert_eq watch/exit-status 0 "$RC"
+	assert_eq watch/two-reports "2 2" "$(jq -s 'length, ([.[] | select(.requests_per_s >= 0 and .interval_s > 0)] | length)' <<<"$OUT" 2>&1 | xargs)"
+	t_run "$FURI" status "$m" --watch=1 --count=1
+	assert_contains watch/human "$OUT" "requests/s by opcode:"
+	"$FURI" status "$m" --watch=3600 --json >"$T_DIR/watch.out" 2>"$T_DIR/watch.err" &
+	wpid=$!
+	t_track_pid "$wpid"
+	for i in $(seq 200); do grep -q "watching" "$T_DIR/watch.err" && break; sleep 0.05; done
+	for i in $(seq 20); do : >"$m/w$i"; done
+	kill -INT "$wpid"
+	for i in $(seq 200); do t_pid_alive "$wpid" || break; sleep 0.05; done
+	wait "$wpid"
+	assert_eq watch/sigint-exit-status 0 "$?"
+	assert_eq watch/sigint-reports-cut-interval "20 true" \
+		"$(jq -r '"\(.ops.CREATE.count) \(.cut_short)"' "$T_DIR/watch.out" 2>&1)"
+	assert_fails_with watch-count-alone 2 "--count needs --watch" "see: furi help status" "$FURI" status "$m" --count=2
+	assert_fails_with watch-zero 2 "bad value for --watch: '0'" "see: furi help status" "$FURI" status "$m" --watch=0
+	assert_fails_with watch-no-mount 2 "--watch needs a MOUNTPOINT" "see: furi help status" "$FURI" status --watch
+	furi_umount "$m"
+else
+	t_not_ok watch/mount "mount failed: $FURI_MOUNT_LINE"
+fi
+
 d=$(t_mkdir plain-dir)
-assert_fails_with status-not-mountpoint 1 "$d is not a mountpoint" "findmnt -t fuse" "$FURI" status "$d"
-assert_fails_with status-missing 1 "$T_DIR/nothing-here does not exist" "findmnt -t fuse" "$FURI" status "$T_DIR/nothing-here"
-assert_fails_with status-relative-not-mountpoint 1 "$d is not a mountpoint" "findmnt -t fuse" \
+assert_fails_with status-not-mountpoint 1 "$d is not a mountpoint" "furi status with no argument lists furi mounts" "$FURI" status "$d"
+assert_fails_with status-missing 1 "$T_DIR/nothing-here does not exist" "furi status with no argument lists furi mounts" "$FURI" status "$T_DIR/nothing-here"
+assert_fails_with status-relative-not-mountpoint 1 "$d is not a mountpoint" "furi status with no argument lists furi mounts" \
 	bash -c "cd '$T_DIR' && exec '$FURI' status plain-dir"
 
 # ---------------------------------------------------------------------------
@@ -541,6 +663,19 @@ else
 		t_not_ok helper-source/mounted "nothing mounted: $ERR"
 	fi
 
+	# The source as /proc/mounts shows it: FS:ARG, shown back as given.
+	t_run "$HELPER" "passthrough:$src" "$m" -o transport=legacy
+	assert_eq helper-colon-source/exit-status 0 "$RC"
+	if t_is_fuse_mounted "$m"; then
+		t_track_mount "$m"
+		assert_eq helper-colon-source/serves-source from-source "$(cat "$m/hello" 2>&1)"
+		assert_eq helper-colon-source/proc-mounts "fuse.furi passthrough:$src" \
+			"$(awk -v m="$m" '$2 == m {print $3, $1}' /proc/self/mounts)"
+		furi_umount "$m"
+	else
+		t_not_ok helper-colon-source/mounted "nothing mounted: $ERR"
+	fi
+
 	mount_fails helper-bad-opt 2 "unknown mount option 'bogus'" "see: furi help mount" "$m" -- \
 		"$HELPER" memfs "$m" -o bogus
 	# mount(8)'s generic flags go through to the mount.
@@ -582,7 +717,7 @@ else
 			mount -t fuse.furi -o bogus memfs "$m" 2>&1; echo "bad rc=$?"
 			echo "after=[$(findmnt -n -o FSTYPE "$m")]"
 		' _ "$sbin" "$m" "$FURI" 2>&1)
-		assert_contains mount8/mounts "$out" "fstype=fuse.memfs"
+		assert_contains mount8/mounts "$out" "fstype=fuse.furi"
 		assert_contains mount8/serves "$out" "read=through-mount8"
 		assert_not_contains mount8/umount "$out" "umount failed"
 		assert_not_contains mount8/server-exits "$out" "still running"
@@ -591,6 +726,84 @@ else
 		assert_contains mount8/nothing-left "$out" "after=[]"
 		assert_eq mount8/not-in-our-namespace "" "$(t_mount_fstype "$m")"
 		assert_eq mount8/sbin-untouched "" "$(ls /sbin/mount.fuse.furi 2>/dev/null | grep -F "$sbin")"
+
+		# An fstab of our own (mount -T; /etc/fstab is never read) with
+		# every filesystem and both source forms: mount -a twice is harmless,
+		# no utab entry outlives its mount, the /proc/mounts lines written
+		# back as fstab lines mount the same again, and umount -a -t
+		# fuse.furi takes them all down. /run/mount (utab) is a tmpfs of the
+		# namespace, so the machine's utab is never touched either.
+		f_mem=$(t_mkdir fstab-memfs) f_pt=$(t_mkdir fstab-pt) f_img=$(t_mkdir fstab-img) f_null=$(t_mkdir fstab-null)
+		fsrc=$(t_mkdir fstab-src)
+		truncate -s 4M "$T_DIR/fstab.raw"
+		f_opt=$(t_mkdir fstab-pt-opt)
+		cat >"$T_DIR/fstab" <<FSTAB
+memfs $f_mem fuse.furi transport=legacy,size=16M,nofail 0 0
+passthrough:$fsrc $f_pt fuse.furi transport=legacy,threads=2,x-furi-test=1 0 0
+image:$T_DIR/fstab.raw $f_img fuse.furi transport=legacy 0 0
+nullfs $f_null fuse.furi defaults,transport=legacy 0 0
+passthrough $f_opt fuse.furi source=$fsrc,transport=legacy,threads=2,x-furi-test=2 0 0
+FSTAB
+		out=$(timeout -k 5 120 unshare -m --propagation private bash -c '
+			sbin=$1 fstab=$2 furi=$3
+			shift 3
+			mnts=("$@")
+			trap '\''for m in "${mnts[@]}"; do umount -l "$m" 2>/dev/null; done'\'' EXIT
+			mount --bind "$sbin" /sbin && mount -t tmpfs furi-test-utab /run/mount || { echo "setup failed"; exit 1; }
+			pids() { for m in "${mnts[@]}"; do echo "pid $("$furi" status "$m" --json 2>/dev/null | jq -r .pid)"; done; }
+			mounted() { for m in "${mnts[@]}"; do echo "$1 $m $(awk -v m="$m" "\$2 == m {print \$3, \$1}" /proc/self/mounts | tr "\n" " ")"; done; }
+			unmount_each() {
+				for m in "${mnts[@]}"; do
+					p=$("$furi" status "$m" --json | jq -r .pid)
+					umount "$m" || echo "umount $m failed"
+					for i in $(seq 200); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+				done
+			}
+			mount -T "$fstab" -a 2>&1; echo "first rc=$?"
+			pids
+			mount -T "$fstab" -a 2>&1; echo "second rc=$?"
+			mounted after-second
+			# All but the last (its source= form shows as "passthrough" alone).
+			for m in "${mnts[@]:0:4}"; do awk -v m="$m" "\$2 == m { \$4 = \$4 \",transport=legacy\"; print }" /proc/self/mounts; done >"$fstab.back"
+			unmount_each
+			echo "utab after umount=[$(cat /run/mount/utab 2>/dev/null)]"
+			mount -T "$fstab.back" -a 2>&1; echo "back rc=$?"
+			pids
+			mount -T "$fstab.back" -a 2>&1; echo "back-second rc=$?"
+			mounted after-back
+			others=$(findmnt -rn -t fuse.furi -o TARGET | grep -cvxF -f <(printf "%s\n" "${mnts[@]}"))
+			if [ "$others" = 0 ]; then
+				umount -a -t fuse.furi; echo "umount-a rc=$?"
+				echo "left=[$(findmnt -rn -t fuse.furi -o TARGET)]"
+			else
+				echo "umount-a skipped: $others fuse.furi mounts of others in this namespace"
+				unmount_each
+			fi
+		' _ "$sbin" "$T_DIR/fstab" "$FURI" "$f_mem" "$f_pt" "$f_img" "$f_null" "$f_opt" 2>&1)
+		for pid in $(awk '$1 == "pid" && $2 ~ /^[0-9]+$/ {print $2}' <<<"$out"); do t_track_pid "$pid" 10; done
+		assert_contains fstab/first "$out" "first rc=0"
+		assert_contains fstab/second-harmless "$out" "second rc=0"
+		assert_not_contains fstab/second-mounts-nothing "$out" "is already a mountpoint"
+		for when in after-second after-back; do
+			assert_contains "fstab/$when-memfs" "$out" "$when $f_mem fuse.furi memfs "$'\n'
+			assert_contains "fstab/$when-passthrough" "$out" "$when $f_pt fuse.furi passthrough:$fsrc "$'\n'
+			assert_contains "fstab/$when-image" "$out" "$when $f_img fuse.furi image:$T_DIR/fstab.raw "$'\n'
+			assert_contains "fstab/$when-nullfs" "$out" "$when $f_null fuse.furi nullfs "$'\n'
+		done
+		assert_contains fstab/after-second-passthrough-source-option "$out" "after-second $f_opt fuse.furi passthrough "$'\n'
+		assert_contains fstab/no-stale-utab "$out" "utab after umount=[]"
+		assert_contains fstab/proc-mounts-lines-mount-back "$out" "back rc=0"
+		assert_contains fstab/proc-mounts-lines-harmless-twice "$out" "back-second rc=0"
+		if [[ "$out" == *"umount-a skipped"* ]]; then
+			t_skip fstab/umount-a "other fuse.furi mounts were in the namespace"
+		else
+			assert_contains fstab/umount-a "$out" "umount-a rc=0"
+			assert_contains fstab/umount-a-leaves-none "$out" "left=[]"
+		fi
+		assert_not_contains fstab/no-failure "$out" "failed"
+		for m in "$f_mem" "$f_pt" "$f_img" "$f_null" "$f_opt"; do
+			assert_eq "fstab/not-in-our-namespace-${m##*/}" "" "$(t_mount_fstype "$m")"
+		done
 	else
 		t_skip mount8 "unshare -m is not available"
 	fi

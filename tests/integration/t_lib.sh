@@ -79,4 +79,18 @@ assert_eq cleanup_unmounted "" "$(t_mount_fstype "$sub_mnt")"
 assert_fails cleanup_killed_busy_pid t_pid_alive "$pid1"
 assert_fails cleanup_killed_pid t_pid_alive "$pid2"
 assert_fails cleanup_removed_tdir test -e "$sub_tdir"
+
+# t_wait_unmounted: at once when nothing is mounted, a timeout while a mount
+# stays, success once another process unmounts it.
+d=$(t_mkdir wait-unmounted)
+assert_cmd wait_unmounted_nothing_mounted t_wait_unmounted "$d" 0
+if t_mount_tmpfs "$d" size=1m; then
+	assert_fails wait_unmounted_times_out t_wait_unmounted "$d" 0
+	(umount "$d") &
+	assert_cmd wait_unmounted_after_umount t_wait_unmounted "$d" 20
+	wait
+	t_untrack_mount "$d"
+else
+	t_not_ok wait_unmounted_setup "cannot mount a tmpfs on $d"
+fi
 t_done

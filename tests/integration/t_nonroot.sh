@@ -3,9 +3,11 @@
 # the mount, on io_uring, works and is the user's; furi status works as that
 # user (status files in /tmp/furi-UID or $XDG_RUNTIME_DIR/furi) and as root;
 # the user can create and read files; fusermount3 -u and SIGTERM end the
-# server; payload buffers the memlock limit refuses to register are used
-# unregistered, silently; a warning at start (-o max_readahead, which needs
-# root) reaches the user's terminal. And the failures: no fusermount3 in PATH, and a
+# server; with -o auto_unmount a kill -9 of the server leaves no mount
+# (its watcher runs fusermount3 -u), without it the dead mount stays; payload
+# buffers the memlock limit refuses to register are used unregistered,
+# silently; a warning at start (-o max_readahead, which needs root) reaches
+# the user's terminal. And the failures: no fusermount3 in PATH, and a
 # /dev/fuse the user cannot open, each one line with the cause and the fix.
 #
 # fusermount3 (fuse3 3.14) opens /dev/fuse with the caller's fsuid, so users
@@ -164,6 +166,45 @@ if [ "$RC" -eq 0 ] && t_is_fuse_mounted "$m"; then
 else
 	t_not_ok sigterm/mount "as_user furi mount failed"
 fi
+
+# --- -o auto_unmount: a watcher process holding a pipe to the server runs
+# fusermount3 -u -z once the server dies (kill -9 included); without it the
+# dead mount stays (ENOTCONN) until someone unmounts it. Polled, 20 s at most.
+for auto in auto_unmount none; do
+	m=$(umnt "sigkill-$auto")
+	o=$small
+	[ "$auto" = none ] || o="$small,$auto"
+	if as_user "$FURI" mount memfs "$m" -o "$o" 2>/dev/null && t_is_fuse_mounted "$m"; then
+		t_track_mount "$m"
+		json=$(user_status "$m")
+		pid=$(jq -r '.pid // empty' <<<"$json")
+		watcher=$(jq -r '.auto_unmount_pid // 0' <<<"$json")
+		[ -n "$pid" ] && t_track_pid "$pid" 10
+		if [ "$auto" = none ]; then
+			assert_eq "sigkill-$auto/no-watcher" 0 "$watcher"
+		else
+			assert_eq "sigkill-$auto/watcher" furi-unmount "$(cat "/proc/$watcher/comm" 2>&1)"
+		fi
+		as_user kill -KILL "$pid"
+		t_wait_pid_exit "$pid" 10
+		if [ "$auto" = none ]; then
+			deadline=$((SECONDS + 20))
+			until [[ "$(as_user stat "$m" 2>&1)" == *"not connected"* ]] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+			assert_contains "sigkill-$auto/enotconn" "$(as_user stat "$m" 2>&1)" "not connected"
+			assert_eq "sigkill-$auto/stays" fuse.furi "$(t_mount_fstype "$m")"
+			as_user fusermount3 -u -z "$m"
+		elif t_wait_unmounted "$m" 20; then
+			t_ok "sigkill-$auto/unmounted"
+			t_wait_pid_exit "$watcher" 10 && t_ok "sigkill-$auto/watcher-exits" ||
+				t_not_ok "sigkill-$auto/watcher-exits" "pid $watcher still running"
+		else
+			t_not_ok "sigkill-$auto/unmounted" "still mounted 20 s after kill -9: $(as_user stat "$m" 2>&1)"
+		fi
+		t_wait_unmounted "$m" 20 && t_untrack_mount "$m"
+	else
+		t_not_ok "sigkill-$auto/mount" "as_user furi mount -o $o failed"
+	fi
+done
 
 # --- XDG_RUNTIME_DIR: the status file goes there ------------------------------
 m=$(umnt xdg)

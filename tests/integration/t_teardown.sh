@@ -144,4 +144,92 @@ for transport in uring legacy; do
 		fi
 	done
 done
+
+# -o auto_unmount. The watcher is another process, so the mount's end is
+# polled for (20 s at most), never waited for with a sleep.
+
+# mount_watched MNT: memfs with -o auto_unmount on $transport; sets pid and
+# watcher (the auto_unmount_pid furi status shows).
+mount_watched() {
+	furi_mount memfs "$1" -o "transport=$transport,$opts,auto_unmount" || return 1
+	pid=$(server_pid "$1")
+	watcher=$("$FURI" status "$1" --json | jq -r '.auto_unmount_pid // 0')
+}
+
+for transport in uring legacy; do
+	m=$(t_mkdir "$transport-auto-unmount")
+	if mount_watched "$m"; then
+		if [ "$watcher" -gt 1 ] && t_pid_alive "$watcher"; then
+			t_ok "$transport/auto_unmount-watcher"
+		else
+			t_not_ok "$transport/auto_unmount-watcher" "no watcher process (auto_unmount_pid '$watcher')"
+		fi
+		echo data >"$m/file"
+		kill -KILL "$pid"
+		t_wait_pid_exit "$pid" 10 || t_not_ok "$transport/auto_unmount-sigkill" "server survived SIGKILL"
+		if t_wait_unmounted "$m" 20; then
+			t_ok "$transport/auto_unmount-sigkill-unmounts"
+			t_untrack_mount "$m"
+		else
+			t_not_ok "$transport/auto_unmount-sigkill-unmounts" "still mounted 20 s after SIGKILL: $(stat "$m" 2>&1)"
+		fi
+		[ "$watcher" -gt 1 ] && { t_wait_pid_exit "$watcher" 10 && t_ok "$transport/auto_unmount-watcher-exits" ||
+			t_not_ok "$transport/auto_unmount-watcher-exits" "pid $watcher still running"; }
+	else
+		t_not_ok "$transport/auto_unmount-mount" "$FURI_MOUNT_LINE"
+	fi
+done
+
+# The watcher does not depend on the transport: these once, on /dev/fuse.
+transport=legacy
+m=$(t_mkdir "$transport-auto-unmount-umount")
+# An ordinary umount: the server and its watcher both end.
+if mount_watched "$m"; then
+	umount "$m"
+	if wait_gone "$m" "$pid" && t_wait_pid_exit "$watcher" 10; then
+		t_ok "$transport/auto_unmount-umount-ends-both"
+	else
+		t_not_ok "$transport/auto_unmount-umount-ends-both" "server $pid or watcher $watcher still running"
+	fi
+else
+	t_not_ok "$transport/auto_unmount-umount-mount" "$FURI_MOUNT_LINE"
+fi
+
+# The watcher takes down only the server's own mount: held (SIGSTOP) while
+# its server dies and the dead mount is replaced by a tmpfs, then let go, it
+# leaves the tmpfs alone.
+m=$(t_mkdir "$transport-auto-unmount-replaced")
+if mount_watched "$m"; then
+	if [ "$watcher" -gt 1 ] && kill -STOP "$watcher"; then
+		t_on_exit "kill -CONT $watcher 2>/dev/null"
+		kill -KILL "$pid"
+		t_wait_pid_exit "$pid" 10
+		umount "$m" && t_untrack_mount "$m"
+		t_mount_tmpfs "$m" size=1m
+		kill -CONT "$watcher"
+		t_wait_pid_exit "$watcher" 10 || t_not_ok "$transport/auto_unmount-replaced-watcher-exits" "pid $watcher"
+		assert_eq "$transport/auto_unmount-leaves-other-mount" tmpfs "$(t_mount_fstype "$m")"
+		t_umount "$m"
+	else
+		t_not_ok "$transport/auto_unmount-replaced" "no watcher to hold (auto_unmount_pid '$watcher')"
+	fi
+else
+	t_not_ok "$transport/auto_unmount-replaced-mount" "$FURI_MOUNT_LINE"
+fi
+
+# Without auto_unmount the dead mount stays, answering ENOTCONN.
+m=$(t_mkdir "$transport-no-auto-unmount")
+if furi_mount memfs "$m" -o "transport=$transport,$opts"; then
+	pid=$(server_pid "$m")
+	assert_eq "$transport/no-auto_unmount-no-watcher" 0 "$("$FURI" status "$m" --json | jq -r '.auto_unmount_pid')"
+	kill -KILL "$pid"
+	t_wait_pid_exit "$pid" 10
+	deadline=$((SECONDS + 20))
+	until [[ "$(stat "$m" 2>&1)" == *"not connected"* ]] || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+	assert_contains "$transport/no-auto_unmount-enotconn" "$(stat "$m" 2>&1)" "not connected"
+	assert_eq "$transport/no-auto_unmount-stays" fuse.furi "$(t_mount_fstype "$m")"
+	umount "$m" && t_untrack_mount "$m"
+else
+	t_not_ok "$transport/no-auto_unmount-mount" "$FURI_MOUNT_LINE"
+fi
 t_done

@@ -30,7 +30,7 @@ static void fake_send(struct furi_req *req, int error, size_t args_len,
 	sent.extra_len = extra_len;
 	sent.no_reply = req->no_reply;
 	sent.unique = req->unique;
-	furi_stats_replied(req->chan, req->t_start, error, args_len + extra_len);
+	furi_stats_replied(req->chan, req->opcode, req->t_start, error, args_len + extra_len);
 }
 
 static const struct furi_chan_ops fake_chan_ops = { .send = fake_send };

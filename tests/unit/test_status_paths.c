@@ -179,6 +179,26 @@ static void test_mountinfo_line_fields_and_unescaping(void)
 	CHECK_STR(mi.source, "");
 }
 
+static void test_mountinfo_line_any_mount_and_owner(void)
+{
+	struct furi_mountinfo mi;
+
+	/* path NULL: any line; the mount point and user_id= come back. */
+	CHECK_EQ(parse("120 29 0:52 / /tmp/my\\040mnt rw shared:60 - fuse.furi passthrough:/srv/d "
+		       "rw,user_id=1000,group_id=1000\n", NULL, &mi), 0);
+	CHECK_STR(mi.mountpoint, "/tmp/my mnt");
+	CHECK_STR(mi.source, "passthrough:/srv/d");
+	CHECK_EQ(mi.user_id, 1000);
+	/* No user_id: -1; a longer option name ending in it is not it. */
+	CHECK_EQ(parse("25 1 8:1 / / rw - ext4 /dev/sda1 rw,errors=remount-ro\n", NULL, &mi), 0);
+	CHECK_EQ(mi.user_id, -1);
+	CHECK_EQ(parse("1 2 0:9 / /x rw - fuse.x s rw,fake_user_id=7\n", NULL, &mi), 0);
+	CHECK_EQ(mi.user_id, -1);
+	CHECK_EQ(parse("1 2 0:9 / /x rw - fuse.x s user_id=0,group_id=0\n", NULL, &mi), 0);
+	CHECK_EQ(mi.user_id, 0);
+	CHECK_EQ(parse("garbage\n", NULL, &mi), -ENOENT);
+}
+
 static void test_mountinfo_line_mismatch_leaves_result_alone(void)
 {
 	struct furi_mountinfo mi, poison;
@@ -349,6 +369,7 @@ int main(void)
 	test_path_absolute_resolves_relative_against_cwd();
 	test_path_absolute_length_limits();
 	test_mountinfo_line_fields_and_unescaping();
+	test_mountinfo_line_any_mount_and_owner();
 	test_mountinfo_line_mismatch_leaves_result_alone();
 	test_mountinfo_long_fields_are_truncated();
 	test_mountinfo_find_reads_this_process();
