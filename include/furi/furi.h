@@ -474,6 +474,13 @@ void furi_config_init(struct furi_config *cfg);
  * values point into opt, which must outlive cfg.
  */
 int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen);
+/*
+ * Apply one of mount(8)'s generic options (ro, nosuid, noatime, ...; the
+ * ones furi_config_set() maps onto read_only, suid, dev and mount_flags)
+ * to a set of MS_* flags for mount(2), as a remount needs. Returns 0, or
+ * -ENOENT when opt is not one of them.
+ */
+int furi_mount_option(const char *opt, unsigned long *flags);
 /** The help text of every option furi_config_set() knows. */
 const char *furi_config_help(void);
 
