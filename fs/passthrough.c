@@ -1223,6 +1223,16 @@ static int source_flags(struct passthrough *fs, int flags)
 	return flags;
 }
 
+/* Drop the caller's credentials and open name (in /proc/self/fd) as the server. */
+static int open_as_server(struct passthrough *fs, const char *name, int flags, struct creds *c)
+{
+	int fd;
+
+	creds_leave(fs, c);
+	fd = openat(fs->proc_fd, name, flags);
+	return fd < 0 ? -errno : fd;
+}
+
 /*
  * With the writeback cache, a file the caller may write but not read still
  * needs a readable descriptor for the kernel's page fills: the caller's own
@@ -1237,12 +1247,19 @@ static int open_write_only_fallback(struct passthrough *fs, const char *name, in
 
 	if (wfd < 0)
 		return -errno;
-	creds_leave(fs, c);
-	fd = openat(fs->proc_fd, name, flags & ~O_TRUNC);
-	fd = fd < 0 ? -errno : fd;
+	fd = open_as_server(fs, name, flags & ~O_TRUNC, c);
 	close(wfd);
 	return fd;
 }
+
+/*
+ * The kernel opens a file to execute it with __FMODE_EXEC in the flags
+ * (open(2) cannot set it), having checked execute permission itself. The
+ * source is asked too, as the caller (its noexec, modes and ACLs), and
+ * may allow it without read permission (modes 0711, 0001, ...): then the
+ * server opens the file for the kernel's reads of the program.
+ */
+#define FMODE_EXEC_FLAG	0x20
 
 static unsigned dio_alignment(int fd)
 {
@@ -1373,11 +1390,16 @@ static void pt_open(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 	int fd = -1, err = call_begin(&k, req, n, NULL, true);
 
 	fd_name(name, sizeof(name), k.fd[0]);
+	if (!err && (fo->flags & FMODE_EXEC_FLAG) &&
+	    syscall(SYS_faccessat2, k.fd[0], "", X_OK, AT_EACCESS | AT_EMPTY_PATH))
+		err = errno;	/* the source would not execute it (noexec, modes, ACL) */
 	if (!err) {
 		fd = openat(fs->proc_fd, name, flags);
 		if (fd < 0 && errno == EACCES && fs->writeback &&
 		    (fo->flags & O_ACCMODE) == O_WRONLY)
 			fd = open_write_only_fallback(fs, name, flags, &k.c);
+		else if (fd < 0 && errno == EACCES && (fo->flags & FMODE_EXEC_FLAG))
+			fd = open_as_server(fs, name, flags, &k.c);
 		else if (fd < 0)
 			fd = -errno;
 		if (fd < 0)

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# t_passthrough_semantics.sh - what a call does through `furi mount
+# passthrough` is what it does on the source, checked where the two used to
+# differ, on both transports, as root and as uid 65534: execute-only files
+# (exec allowed by the source without read permission, refused where the
+# source refuses it); the mode right after a non-owner's write, truncate and
+# fallocate of a setuid/setgid file, compared with the same call on a
+# scratch file of the source's filesystem; atime per mount option.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || t_skip_all "needs root (to act as uid 65534)"
+command -v setpriv >/dev/null || t_skip_all "setpriv (util-linux) is missing"
+furi_uring_enabled || t_skip_all "enable_uring is N (scripts/setup turns it on)"
+
+# as USER DIR CMD...: run CMD in DIR as uid/gid USER (0 or 65534), no
+# supplementary groups. The directory is entered as root: T_DIR is 0700.
+# Through env: setpriv keeps root's capabilities until its own execve, so a
+# program it runs directly is checked with CAP_DAC_OVERRIDE.
+as() {
+	local u=$1 dir=$2
+	shift 2
+	(cd "$dir" && setpriv --reuid="$u" --regid="$u" --clear-groups -- env "$@")
+}
+
+# mount_pt LABEL OPTS: a fresh source directory and mount; sets SRC and MNT.
+mount_pt() {
+	SRC=$(t_mkdir "$1-src") MNT=$(t_mkdir "$1")
+	chmod 755 "$SRC"
+	furi_mount passthrough "$SRC" "$MNT" -o "allow_other,$2"
+}
+
+# --- execute-only files --------------------------------------------------------
+# A non-owner (or the owner) with execute but no read permission may run a
+# program on the source; through the mount too. Where the source refuses
+# (no execute bit for the caller, a noexec source), the mount refuses.
+# exec_case LABEL MODE OWNER:GROUP USER: runs ./prog as USER on the source
+# and on the mount; both must agree.
+exec_case() {
+	local label=$1 mode=$2 owner=$3 user=$4 want got p
+	p=prog-$mode-${owner/:/.}
+	install -m "$mode" -o "${owner%:*}" -g "${owner#*:}" /bin/true "$SRC/$p"
+	as "$user" "$SRC" "./$p" 2>/dev/null && want=runs || want=refused
+	as "$user" "$MNT" "./$p" 2>/dev/null && got=runs || got=refused
+	assert_eq "$label/$mode-$owner-as-$user-$want" "$want" "$got"
+}
+
+for tr in uring legacy; do
+	l=exec-$tr
+	mount_pt "$l" "transport=$tr" || { t_not_ok "$l/mount" "mount failed"; continue; }
+	exec_case "$l" 0100 65534:0 65534	# the owner's x only
+	exec_case "$l" 0010 0:65534 65534	# the group's x only
+	exec_case "$l" 0001 0:0 65534		# others' x only
+	exec_case "$l" 0711 0:0 65534
+	exec_case "$l" 0644 0:0 65534		# no x: refused on both
+	exec_case "$l" 0100 0:0 65534		# x for the owner only, not the caller
+	exec_case "$l" 0100 65534:0 0		# root: any x bit will do
+	# The exec-only program really ran through the mount, not just opened.
+	printf '#!/bin/sh\necho ran\n' >"$SRC/script" && chmod 0705 "$SRC/script"
+	assert_eq "$l/readable-script-runs" ran "$(as 65534 "$MNT" ./script 2>&1)"
+	assert_eq "$l/exec-only-not-readable" refused \
+		"$(as 65534 "$MNT" cat prog-0001-0.0 >/dev/null 2>&1 && echo read || echo refused)"
+	furi_umount "$MNT" || t_not_ok "$l/umount" "mount or server still there"
+done
+# A noexec source refuses exec; so does the mount of it.
+noexec=$(t_mkdir noexec-src)
+if t_mount_tmpfs "$noexec" size=16m,noexec,mode=755; then
+	SRC=$noexec MNT=$(t_mkdir noexec)
+	if furi_mount passthrough "$SRC" "$MNT" -o allow_other; then
+		exec_case exec-noexec-source 0755 0:0 65534
+		exec_case exec-noexec-source 0755 0:0 0
+		furi_umount "$MNT" || t_not_ok exec-noexec-source/umount "mount or server still there"
+	else
+		t_not_ok exec-noexec-source/mount "mount failed"
+	fi
+	t_umount "$noexec"
+else
+	t_skip exec-noexec-source "cannot mount a tmpfs"
+fi
+
+t_done
