@@ -933,26 +933,63 @@ static void pt_getattr(struct furi_req *req, uint64_t ino, const uint64_t *fh)
 		furi_reply_attr(req, &st, fs->attr_timeout);
 }
 
+/* The caller is in group gid: its fsgid or a supplementary group (in_group_p). */
+static bool caller_in_group(struct furi_req *req, gid_t gid)
+{
+	const struct furi_ctx *ctx = furi_req_ctx(req);
+	gid_t groups[MAX_CALLER_GROUPS];
+	int n, i;
+
+	if (ctx->gid == gid)
+		return true;
+	n = caller_groups(ctx->pid, ctx->uid, ctx->gid, groups, MAX_CALLER_GROUPS);
+	for (i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
 /*
- * Clear suid, sgid (when group-executable) and file capabilities, as the
- * source does when someone without CAP_FSETID writes: with
+ * Clear setuid, setgid and file capabilities as the source does when the
+ * caller, without CAP_FSETID, writes, truncates or fallocates: with
  * HANDLE_KILLPRIV_V2 the kernel leaves it to us, and our data path runs as
- * the server. fd must be a real (not O_PATH) descriptor.
+ * the server. setgid goes when the file is group-executable or the caller
+ * is outside its group (the kernel's setattr_should_drop_sgid). fd must be
+ * a real (not O_PATH) descriptor. Returns whether anything was cleared.
  */
-static void kill_privs(int fd)
+static bool kill_privs(struct furi_req *req, int fd)
 {
 	struct stat st;
 	mode_t m, drop;
+	bool cleared = false;
 
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		return;
+		return false;
 	m = st.st_mode;
-	drop = (m & S_ISUID) | ((m & S_IXGRP) ? (m & S_ISGID) : 0);
+	drop = m & S_ISUID;
+	if ((m & S_ISGID) && ((m & S_IXGRP) || !caller_in_group(req, st.st_gid)))
+		drop |= S_ISGID;
 	if (drop && fchmod(fd, m & 07777 & ~drop))
 		furi_log(FURI_LOG_WARN, "passthrough: clearing suid/sgid: %s", strerror(errno));
-	if (fremovexattr(fd, "security.capability") && errno != ENODATA && errno != EOPNOTSUPP)
+	else if (drop)
+		cleared = true;
+	if (!fremovexattr(fd, "security.capability"))
+		cleared = true;
+	else if (errno != ENODATA && errno != EOPNOTSUPP)
 		furi_log(FURI_LOG_DEBUG, "passthrough: clearing file capabilities: %s",
 			 strerror(errno));
+	return cleared;
+}
+
+/*
+ * kill_privs for a call whose reply carries no attributes (write,
+ * fallocate, copy_file_range, open): the kernel's cached mode is dropped
+ * before the reply, so the caller's next stat shows the source's.
+ */
+static void kill_privs_of(struct furi_req *req, uint64_t ino, int fd)
+{
+	if (kill_privs(req, fd))
+		furi_notify_inval_inode(furi_req_session(req), ino, -1, 0);
 }
 
 static int set_times(int pfd, int fd, const struct furi_setattr *a)
@@ -1029,9 +1066,10 @@ static bool mode_as_server(struct pnode *n, int pfd, const struct furi_setattr *
 	       (st.st_mode & 07777) != (a->mode & 07777);
 }
 
-static int apply_setattr(struct passthrough *fs, struct pnode *n, int pfd,
+static int apply_setattr(struct furi_req *req, struct pnode *n, int pfd,
 			 const struct furi_setattr *a, bool mode_done, bool times_done)
 {
+	struct passthrough *fs = req_fs(req);
 	int fd = a->has_fh && n->type == S_IFREG ? pfile_of(a->fh)->fd : -1;
 	int err = 0;
 
@@ -1054,7 +1092,7 @@ static int apply_setattr(struct passthrough *fs, struct pnode *n, int pfd,
 			wfd = openat(fs->proc_fd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		}
 		if (wfd >= 0) {
-			kill_privs(wfd);
+			kill_privs(req, wfd);
 			if (wfd != fd)
 				close(wfd);
 		}
@@ -1079,7 +1117,7 @@ static void pt_setattr(struct furi_req *req, uint64_t ino, const struct furi_set
 	if (!err)
 		err = creds_enter(fs, req, &k.c);
 	if (!err)
-		err = apply_setattr(fs, n, k.fd[0], a, mode_srv, times_srv);
+		err = apply_setattr(req, n, k.fd[0], a, mode_srv, times_srv);
 	creds_leave(fs, &k.c);
 	if (!err && times_srv)
 		err = set_times(k.fd[0], fd, a);
@@ -1386,8 +1424,11 @@ static void pt_open(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 	struct pnode *n = node_of(fs, ino);
 	int flags = source_flags(fs, fo->flags);
 	char name[32];
+	struct stat before, after;
 	struct call k;
 	int fd = -1, err = call_begin(&k, req, n, NULL, true);
+	/* A caller's O_TRUNC open may clear setuid on the source by itself. */
+	bool mode_known = !err && fo->kill_suidgid && !stat_fd(k.fd[0], &before);
 
 	fd_name(name, sizeof(name), k.fd[0]);
 	if (!err && (fo->flags & FMODE_EXEC_FLAG) &&
@@ -1406,8 +1447,10 @@ static void pt_open(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 			err = note_errno(fs, -fd);
 	}
 	call_end(&k);
-	if (!err && fo->kill_suidgid)
-		kill_privs(fd);
+	if (!err && fo->kill_suidgid &&
+	    (kill_privs(req, fd) ||
+	     (mode_known && !fstat(fd, &after) && after.st_mode != before.st_mode)))
+		furi_notify_inval_inode(furi_req_session(req), ino, -1, 0);
 	if (!err)
 		err = handle_new(fs, req, n, fd, flags, fo);
 	if (err)
@@ -1563,9 +1606,8 @@ static void pt_write(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_t o
 {
 	struct pfile *pf = pfile_of(fh);
 
-	(void)ino;
 	if (write_flags & FURI_WRITE_KILL_SUIDGID)
-		kill_privs(pf->fd);
+		kill_privs_of(req, ino, pf->fd);
 	backend_write(req, io_fd(req_fs(req), pf, off, size), off, data, size, false);
 }
 
@@ -1584,10 +1626,10 @@ static void pt_fsync(struct furi_req *req, uint64_t ino, uint64_t fh, bool datas
 }
 
 /* The source clears privileges when a caller without CAP_FSETID changes data. */
-static void kill_privs_for(struct furi_req *req, int fd)
+static void kill_privs_for(struct furi_req *req, uint64_t ino, int fd)
 {
 	if (furi_req_ctx(req)->uid != 0)
-		kill_privs(fd);
+		kill_privs_of(req, ino, fd);
 }
 
 static void pt_fallocate(struct furi_req *req, uint64_t ino, uint64_t fh, int mode,
@@ -1595,8 +1637,7 @@ static void pt_fallocate(struct furi_req *req, uint64_t ino, uint64_t fh, int mo
 {
 	struct pfile *pf = pfile_of(fh);
 
-	(void)ino;
-	kill_privs_for(req, pf->fd);
+	kill_privs_for(req, ino, pf->fd);
 	backend_fallocate(req, pf->fd, mode, off, len);
 }
 
@@ -1623,8 +1664,8 @@ static void pt_copy_file_range(struct furi_req *req, uint64_t ino_in, uint64_t f
 	struct passthrough *fs = req_fs(req);
 	struct pfile *in = pfile_of(fh_in), *out = pfile_of(fh_out);
 
-	(void)ino_in, (void)ino_out;
-	kill_privs_for(req, out->fd);
+	(void)ino_in;
+	kill_privs_for(req, ino_out, out->fd);
 	/* Direct descriptors would refuse unaligned ranges the caller may ask for. */
 	backend_copy_file_range(req, buffered_fd(fs, in), off_in, buffered_fd(fs, out), off_out,
 				len, flags);

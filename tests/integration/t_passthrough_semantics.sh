@@ -13,13 +13,14 @@ command -v setpriv >/dev/null || t_skip_all "setpriv (util-linux) is missing"
 furi_uring_enabled || t_skip_all "enable_uring is N (scripts/setup turns it on)"
 
 # as USER DIR CMD...: run CMD in DIR as uid/gid USER (0 or 65534), no
-# supplementary groups. The directory is entered as root: T_DIR is 0700.
+# supplementary groups (AS_GROUPS=--groups=G for some). The directory is
+# entered as root: T_DIR is 0700.
 # Through env: setpriv keeps root's capabilities until its own execve, so a
 # program it runs directly is checked with CAP_DAC_OVERRIDE.
 as() {
 	local u=$1 dir=$2
 	shift 2
-	(cd "$dir" && setpriv --reuid="$u" --regid="$u" --clear-groups -- env "$@")
+	(cd "$dir" && setpriv --reuid="$u" --regid="$u" ${AS_GROUPS:---clear-groups} -- env "$@")
 }
 
 # mount_pt LABEL OPTS: a fresh source directory and mount; sets SRC and MNT.
@@ -76,5 +77,63 @@ if t_mount_tmpfs "$noexec" size=16m,noexec,mode=755; then
 else
 	t_skip exec-noexec-source "cannot mount a tmpfs"
 fi
+
+# --- setuid and setgid after a write, truncate or fallocate ----------------------
+# The same call by the same caller on a scratch file of the source's
+# filesystem says which bits go: setuid always, setgid when the file is
+# group-executable or the caller is outside its group, none for root. The
+# mode the mount shows right after the call (no attribute timeout waited
+# out) and the source's must both be the scratch file's.
+# NAME:COMMAND, the file's name appended to the command
+CALLS=(
+	"write:echo x >>"
+	"truncate:truncate -s 10"
+	"open-trunc::>"
+	"fallocate:fallocate -l 16384"
+	"punch-hole:fallocate -p -o 0 -l 4096"
+	"zero-range:fallocate -z -o 0 -l 4096"
+)
+# privs_case LABEL MODE GROUP USER [SUPP_GROUP]: each call on a fresh file,
+# made through the mount (so the kernel has its mode cached) and in the
+# scratch directory; the calls of one caller run in one shell.
+privs_case() {
+	local label=$1 mode=$2 group=$3 user=$4 supp=${5:-} call d f script="" names=()
+	local case=$mode-g$group-as-$user${supp:+-in-$supp} want mnt src i
+	for call in "${CALLS[@]}"; do
+		names+=("${call%%:*}")
+		script+="${call#*:} ${call%%:*}; "
+	done
+	for d in "$MNT" "$SCRATCH"; do
+		mkdir -m 777 "$d/$case"
+		for f in "${names[@]}"; do
+			f=$d/$case/$f
+			head -c 8192 /dev/zero >"$f" && chown "0:$group" "$f" && chmod "$mode" "$f"
+		done
+		AS_GROUPS=${supp:+--groups=$supp} as "$user" "$d/$case" sh -c "$script" 2>/dev/null
+	done
+	want=($(cd "$SCRATCH/$case" && stat -c %a "${names[@]}"))
+	mnt=($(cd "$MNT/$case" && stat -c %a "${names[@]}"))
+	src=($(cd "$SRC/$case" && stat -c %a "${names[@]}"))
+	for i in "${!names[@]}"; do
+		assert_eq "$label/$case/${names[i]}" "${want[i]} ${want[i]}" "${mnt[i]} ${src[i]}"
+	done
+}
+
+for variant in uring legacy writeback; do
+	SCRATCH=$(t_mkdir "scratch-$variant") && chmod 755 "$SCRATCH"
+	case $variant in
+	writeback) o=writeback_cache ;;
+	*) o=transport=$variant ;;
+	esac
+	l=privs-$variant
+	# An hour's attribute timeout: a stale cached mode would show.
+	mount_pt "$l" "$o,attr_timeout=3600" || { t_not_ok "$l/mount" "mount failed"; continue; }
+	privs_case "$l" 6766 0 65534		# outside the group: setgid goes too
+	privs_case "$l" 6766 65534 65534	# the file's group is the caller's
+	privs_case "$l" 6766 65533 65534 65533	# a supplementary group of the caller
+	privs_case "$l" 6776 65534 65534	# group-executable: setgid goes
+	privs_case "$l" 6777 0 0		# root keeps both
+	furi_umount "$MNT" || t_not_ok "$l/umount" "mount or server still there"
+done
 
 t_done
