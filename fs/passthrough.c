@@ -1258,6 +1258,19 @@ static bool kill_on_write(struct passthrough *fs, struct furi_req *req, int fd, 
 	return fgetxattr(fd, "security.capability", NULL, 0) >= 0;
 }
 
+/*
+ * -o noatime or nodiratime without a private mount of the source (see
+ * passthrough_setup.c): O_NOATIME, as the server, where the source allows
+ * it (the server's own files).
+ */
+static void no_atime(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl | O_NOATIME);
+}
+
 /* Wrap fd (consumed) in a handle and fill fo. Returns 0 or an errno. */
 static int handle_new(struct passthrough *fs, struct furi_req *req, struct pnode *n, int fd,
 		      int flags, struct furi_open *fo)
@@ -1269,6 +1282,8 @@ static int handle_new(struct passthrough *fs, struct furi_req *req, struct pnode
 		return ENOMEM;
 	}
 	pf->fd = fd;
+	if (fs->noatime_files)
+		no_atime(fd);
 	atomic_init(&pf->fd_twin, -1);
 	pf->flags = flags;
 	pf->node = n;
@@ -1580,6 +1595,8 @@ static void pt_opendir(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 	if (!err && (fd = openat(fs->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		err = note_errno(fs, errno);
 	call_end(&k);
+	if (!err && fs->noatime_dirs)
+		no_atime(fd);
 	if (!err && !(d->dp = fdopendir(fd))) {
 		err = errno;
 		close(fd);

@@ -106,6 +106,7 @@ struct passthrough {
 	bool kernel_passthrough;
 	bool no_killpriv_v2;		/* measurement aid: let the kernel kill privileges */
 	bool no_acl;
+	bool noatime_files, noatime_dirs;	/* O_NOATIME on opens (no private mount) */
 	bool threads_set;
 
 	/* found out in prepare / init */

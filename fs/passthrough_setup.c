@@ -6,6 +6,15 @@
  */
 #include "passthrough.h"
 
+#include <sys/mount.h>
+
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Options and lifetime                                                     */
 /* ------------------------------------------------------------------------ */
@@ -158,11 +167,63 @@ static void source_mount(struct passthrough *fs)
 		return;
 	h->handle_bytes = MAX_HANDLE_SZ;
 	if (!name_to_handle_at(fs->root.fd, "", h, &fs->mount_id, AT_EMPTY_PATH))
-		fs->mount_fd = open(fs->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fs->mount_fd = openat(fs->root.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	free(h);
 }
 
-static int open_source(struct passthrough *fs, const char *arg, char *err, size_t errlen)
+/*
+ * The mount's atime options give the source their semantics: the source is
+ * served through a private copy of its mount (open_tree OPEN_TREE_CLONE:
+ * detached, seen by no one else, gone with the server's last descriptor
+ * of it) whose atime mode is the furi mount's, so the kernel updates atime
+ * on the server's reads, readdirs and the kernel's own passthrough reads
+ * exactly as on a local filesystem mounted so. The kernel's FUSE inodes
+ * are S_NOATIME: atime is the server's alone. Returns an O_PATH descriptor
+ * of the copy's root, or -errno (no CAP_SYS_ADMIN, Linux before 5.12).
+ */
+static int source_with_atime(const char *source, unsigned long ms_flags)
+{
+	struct mount_attr attr = { .attr_clr = MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME };
+	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, source,
+			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+
+	if (fd < 0)
+		return -errno;
+	if (ms_flags & MS_NOATIME)
+		attr.attr_set = MOUNT_ATTR_NOATIME;
+	else if (ms_flags & MS_STRICTATIME)
+		attr.attr_set = MOUNT_ATTR_STRICTATIME;
+	else
+		attr.attr_set = MOUNT_ATTR_RELATIME;	/* the kernel's default */
+	if (ms_flags & MS_NODIRATIME)
+		attr.attr_set |= MOUNT_ATTR_NODIRATIME;
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr))) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/*
+ * Without a private mount (a user's server): -o noatime still keeps reads
+ * from touching atime where the server may ask for O_NOATIME (its own
+ * files); the other atime options are the source's.
+ */
+static void atime_fallback(struct passthrough *fs, unsigned long ms_flags, int why)
+{
+	fs->noatime_files = ms_flags & MS_NOATIME;
+	fs->noatime_dirs = ms_flags & (MS_NOATIME | MS_NODIRATIME);
+	if (ms_flags & (MS_STRICTATIME | MS_NODIRATIME | MS_RELATIME | MS_NOATIME))
+		furi_log(FURI_LOG_WARN, "passthrough: cannot give %s the mount's atime options "
+			 "(a private mount of it: %s)%s", fs->source, strerror(why),
+			 ms_flags & MS_NOATIME ? "; -o noatime only spares the server's own files"
+					       : "; the source's own apply");
+}
+
+static int open_source(struct passthrough *fs, const char *arg, unsigned long ms_flags,
+		       char *err, size_t errlen)
 {
 	struct stat st;
 	DIR *probe;
@@ -194,7 +255,11 @@ static int open_source(struct passthrough *fs, const char *arg, char *err, size_
 		return -e;
 	}
 	closedir(probe);
-	fd = open(fs->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = source_with_atime(fs->source, ms_flags);
+	if (fd < 0) {
+		atime_fallback(fs, ms_flags, -fd);
+		fd = open(fs->source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		snprintf(err, errlen, "passthrough: opening SOURCE_DIR %s: %s", arg, strerror(errno));
 		return -errno;
@@ -259,7 +324,7 @@ static int pt_prepare(void *fsp, char **args, const char *mountpoint, struct fur
 
 	if (fs->root.fd >= 0)
 		return 0;
-	r = open_source(fs, args[0], err, errlen);
+	r = open_source(fs, args[0], cfg->mount_flags, err, errlen);
 	if (!r)
 		r = check_mountpoint(fs, mountpoint, err, errlen);
 	if (!r)
@@ -344,7 +409,9 @@ static const char passthrough_help[] =
 "fallocate are submitted on the queue's own ring, reads landing in the buffer the\n"
 "kernel takes the reply from. O_DIRECT and O_SYNC opens are honoured on the source.\n"
 "File locks (fcntl, OFD, flock) are kept by the kernel for the mount: processes\n"
-"using SOURCE_DIR directly do not see them.\n"
+"using SOURCE_DIR directly do not see them. Access times follow the mount's\n"
+"options (noatime, relatime, strictatime, nodiratime), as root: the source is\n"
+"served through a private copy of its mount with those options.\n"
 "\n"
 "Options:\n"
 "  -o timeout=SECS         attribute and entry timeout together (default 1)\n"
