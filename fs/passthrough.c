@@ -1756,6 +1756,14 @@ static void pt_init(void *fsp, struct furi_conn *conn)
 			fs->kernel_passthrough = false;
 		}
 	}
+	/*
+	 * Node ids are addresses, gone with the node: a file handle of the
+	 * mount could not be resolved once the kernel forgot its inode (ESTALE
+	 * after an eviction or a remount). Say so, and name_to_handle_at()
+	 * fails at once (EOPNOTSUPP) instead of handing out handles that die;
+	 * fanotify's handles (AT_HANDLE_FID) still work.
+	 */
+	conn->want |= FURI_CAP_NO_EXPORT_SUPPORT;
 	/* Locks stay in the kernel (see the header comment). */
 	conn->want &= ~(FURI_CAP_POSIX_LOCKS | FURI_CAP_FLOCK_LOCKS | FURI_CAP_HANDLE_KILLPRIV |
 			FURI_CAP_EXPORT_SUPPORT);

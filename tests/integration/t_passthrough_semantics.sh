@@ -6,7 +6,7 @@
 # source refuses it); the mode right after a non-owner's write, truncate and
 # fallocate of a setuid/setgid file, compared with the same call on a
 # scratch file of the source's filesystem; atime per mount option against a
-# bind mount with the same options.
+# bind mount with the same options; file handles refused at once.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || t_skip_all "needs root (to act as uid 65534)"
@@ -193,5 +193,40 @@ for o in "" noatime strictatime nodiratime; do
 	atime_case uring "$o"
 done
 atime_case legacy strictatime
+
+# --- file handles -------------------------------------------------------------------
+# Node ids do not outlive the kernel's inode, so a handle of the mount could
+# not be resolved after an eviction: the mount says so at INIT
+# (NO_EXPORT_SUPPORT) and name_to_handle_at fails at once (EOPNOTSUPP, which
+# Python names ENOTSUP), for files and
+# directories, instead of giving handles that later answer ESTALE. The
+# helper is checked on the source, whose handles survive drop_caches.
+HANDLES=$T_DIR/handles.py
+cat >"$HANDLES" <<'PY'
+import ctypes, errno, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+class FH(ctypes.Structure):
+    _fields_ = [("bytes", ctypes.c_uint), ("type", ctypes.c_int), ("h", ctypes.c_ubyte * 128)]
+fh, mnt_id = FH(128), ctypes.c_int()
+if libc.name_to_handle_at(-100, sys.argv[1].encode(), ctypes.byref(fh), ctypes.byref(mnt_id), 0):
+    print("name_to_handle_at:" + errno.errorcode[ctypes.get_errno()]); sys.exit()
+open("/proc/sys/vm/drop_caches", "w").write("2")
+mfd = os.open(sys.argv[2], os.O_RDONLY)
+fd = libc.open_by_handle_at(mfd, ctypes.byref(fh), os.O_RDONLY)
+print("open_by_handle_at:" + ("ok" if fd >= 0 else errno.errorcode[ctypes.get_errno()]))
+PY
+if ! command -v python3 >/dev/null; then
+	t_skip handles "no python3"
+else
+	for tr in uring legacy; do
+		l=handles-$tr
+		mount_pt "$l" "transport=$tr" || { t_not_ok "$l/mount" "mount failed"; continue; }
+		mkdir "$SRC/d" && echo x >"$SRC/d/f"
+		assert_eq "$l/source-survives-drop-caches" "open_by_handle_at:ok" "$(python3 "$HANDLES" "$SRC/d/f" "$SRC")"
+		assert_eq "$l/file-refused" "name_to_handle_at:ENOTSUP" "$(python3 "$HANDLES" "$MNT/d/f" "$MNT")"
+		assert_eq "$l/dir-refused" "name_to_handle_at:ENOTSUP" "$(python3 "$HANDLES" "$MNT/d" "$MNT")"
+		furi_umount "$MNT" || t_not_ok "$l/umount" "mount or server still there"
+	done
+fi
 
 t_done
