@@ -494,9 +494,11 @@ struct furi_session *furi_session_new(const struct furi_config *cfg,
 /*
  * Mount on mountpoint (mount(2) as root, fusermount3 otherwise), answer
  * INIT and start the transport. Returns once the filesystem is usable, 0 or
- * -errno with one line in err. Blocks SIGINT, SIGTERM and SIGHUP in the
- * calling thread (and so in every thread it starts); furi_session_wait()
- * takes them.
+ * -errno with one line in err. An unmount before INIT was answered is no
+ * error: 0, furi_session_transport_line() says "unmounted before it served
+ * a request" and furi_session_wait() returns at once. Blocks SIGINT,
+ * SIGTERM and SIGHUP in the calling thread (and so in every thread it
+ * starts); furi_session_wait() takes them.
  */
 int furi_session_mount(struct furi_session *se, const char *mountpoint,
 		       char *err, size_t errlen);
