@@ -41,6 +41,10 @@
 
 #define MAX_ARGS 8
 
+#ifndef ST_NOSYMFOLLOW
+#define ST_NOSYMFOLLOW 0x2000	/* the kernel's statfs flag; glibc 2.36 lacks it */
+#endif
+
 static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -75,7 +79,8 @@ static bool drop(const char *opt)
 /*
  * A remount replaces every per-mount flag: start from the mount's own
  * (statvfs), apply the options in order. Only mount(8)'s generic options
- * can change on a mounted furi filesystem.
+ * can change on a mounted furi filesystem. statvfs does not show lazytime,
+ * which stays only when given again.
  */
 static int remount(const char *mountpoint, char *opts)
 {
@@ -85,7 +90,7 @@ static int remount(const char *mountpoint, char *opts)
 		{ ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV },
 		{ ST_NOEXEC, MS_NOEXEC }, { ST_SYNCHRONOUS, MS_SYNCHRONOUS },
 		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME },
-		{ ST_RELATIME, MS_RELATIME },
+		{ ST_RELATIME, MS_RELATIME }, { ST_NOSYMFOLLOW, MS_NOSYMFOLLOW },
 	};
 	unsigned long flags = 0;
 	struct statvfs sv;
