@@ -94,6 +94,25 @@ static int note_errno(struct passthrough *fs, int e)
 static __thread bool thread_fs_private;	/* this thread has its own umask */
 static __thread bool thread_fs_tried;
 static __thread char *status_buf;		/* /proc/PID/status, read per request */
+static pthread_key_t status_buf_key;		/* frees it when its thread exits */
+static pthread_once_t status_buf_once = PTHREAD_ONCE_INIT;
+
+static void status_buf_key_init(void)
+{
+	(void)pthread_key_create(&status_buf_key, free);
+}
+
+/* This thread's buffer for /proc/PID/status; NULL on ENOMEM. */
+static char *thread_status_buf(void)
+{
+	if (status_buf)
+		return status_buf;
+	pthread_once(&status_buf_once, status_buf_key_init);
+	status_buf = malloc(PROC_STATUS_MAX);
+	if (status_buf)
+		(void)pthread_setspecific(status_buf_key, status_buf);
+	return status_buf;
+}
 
 /* The 4th id (the fs one) of the "Uid:" or "Gid:" line of a status file. */
 static bool status_fsid(const char *status, const char *key, unsigned long *id)
@@ -127,7 +146,7 @@ static int caller_groups(pid_t pid, uid_t uid, gid_t gid, gid_t *groups, int max
 
 	if (pid <= 0)
 		return 0;
-	if (!status_buf && !(status_buf = malloc(PROC_STATUS_MAX)))
+	if (!thread_status_buf())
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
