@@ -563,6 +563,26 @@ static void call_end(struct call *k)
 	k->temp[0] = k->temp[1] = false;
 }
 
+/*
+ * -o dirsync (or sync): a change of the directory dirfd is on the source's
+ * disk before the reply, as a local filesystem mounted so does it. As the
+ * server: the caller may change a directory it may not read.
+ */
+static void dir_sync(struct call *k, int dirfd)
+{
+	char name[32];
+	int fd;
+
+	creds_leave(k->fs, &k->c);
+	fd_name(name, sizeof(name), dirfd);
+	fd = openat(k->fs->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		furi_log(FURI_LOG_WARN, "passthrough: -o dirsync: syncing a directory: %s",
+			 strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Names                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -637,6 +657,8 @@ static void make_node(struct furi_req *req, uint64_t parent, const char *name,
 		}
 		err = r ? errno : do_lookup(fs, k.fd[0], name, &e);
 	}
+	if (!err && fs->dirsync)
+		dir_sync(&k, k.fd[0]);
 	call_end(&k);
 	reply_entry(req, err, &e);
 }
@@ -688,6 +710,8 @@ static void pt_link(struct furi_req *req, uint64_t ino, uint64_t newparent, cons
 		else
 			err = do_lookup(fs, k.fd[1], newname, &e);
 	}
+	if (!err && fs->dirsync)
+		dir_sync(&k, k.fd[1]);
 	call_end(&k);
 	reply_entry(req, err, &e);
 }
@@ -753,6 +777,8 @@ static void remove_name(struct furi_req *req, uint64_t parent, const char *name,
 		err = creds_enter(fs, req, &k.c);
 	if (!err && unlinkat(k.fd[0], name, flags))
 		err = errno;
+	if (!err && fs->dirsync)
+		dir_sync(&k, k.fd[0]);
 	call_end(&k);
 	furi_reply_err(req, err);
 }
@@ -787,6 +813,11 @@ static void pt_rename(struct furi_req *req, uint64_t parent, const char *name,
 		err = creds_enter(fs, req, &k.c);
 	if (!err && renameat2(k.fd[0], name, k.fd[1], newname, flags))
 		err = errno;
+	if (!err && fs->dirsync) {
+		dir_sync(&k, k.fd[0]);
+		if (newparent != parent)
+			dir_sync(&k, k.fd[1]);
+	}
 	call_end(&k);
 	furi_reply_err(req, err);
 }
@@ -1414,6 +1445,8 @@ static void open_new(struct furi_req *req, uint64_t parent, const char *name, mo
 		if (fd < 0)
 			err = note_errno(fs, errno);
 	}
+	if (!err && name && fs->dirsync)
+		dir_sync(&k, k.fd[0]);
 	call_end(&k);
 	if (!err)
 		err = created_entry(fs, fd, &n, &e);

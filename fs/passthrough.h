@@ -107,6 +107,7 @@ struct passthrough {
 	bool no_killpriv_v2;		/* measurement aid: let the kernel kill privileges */
 	bool no_acl;
 	bool noatime_files, noatime_dirs;	/* O_NOATIME on opens (no private mount) */
+	bool dirsync;			/* -o dirsync or sync: directory changes synced */
 	bool threads_set;
 
 	/* found out in prepare / init */

@@ -349,6 +349,7 @@ static int pt_prepare(void *fsp, char **args, const char *mountpoint, struct fur
 			 strerror(errno));
 		return -errno;
 	}
+	fs->dirsync = cfg->mount_flags & (MS_DIRSYNC | MS_SYNCHRONOUS);
 	/* ENODATA: ACLs are supported, this directory just has none. */
 	fs->source_acl = getxattr(fs->source, "system.posix_acl_access", NULL, 0) >= 0 ||
 			 errno == ENODATA;
@@ -411,7 +412,8 @@ static const char passthrough_help[] =
 "File locks (fcntl, OFD, flock) are kept by the kernel for the mount: processes\n"
 "using SOURCE_DIR directly do not see them. Access times follow the mount's\n"
 "options (noatime, relatime, strictatime, nodiratime), as root: the source is\n"
-"served through a private copy of its mount with those options.\n"
+"served through a private copy of its mount with those options. With -o dirsync\n"
+"(or sync) directory changes are synced on the source before the reply.\n"
 "\n"
 "Options:\n"
 "  -o timeout=SECS         attribute and entry timeout together (default 1)\n"

@@ -6,7 +6,8 @@
 # source refuses it); the mode right after a non-owner's write, truncate and
 # fallocate of a setuid/setgid file, compared with the same call on a
 # scratch file of the source's filesystem; atime per mount option against a
-# bind mount with the same options; file handles refused at once.
+# bind mount with the same options; -o dirsync syncing the source's
+# directories; file handles refused at once.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || t_skip_all "needs root (to act as uid 65534)"
@@ -193,6 +194,42 @@ for o in "" noatime strictatime nodiratime; do
 	atime_case uring "$o"
 done
 atime_case legacy strictatime
+
+# --- dirsync: directory changes reach the source's disk before the reply --------
+# With -o dirsync (or sync), as on a local filesystem mounted so, each
+# mkdir, create, rename (both parents), link, unlink and symlink syncs the
+# source directory it changed: 7 fsyncs of the server (strace); none without.
+# traced_fsyncs MNT: the server's fsync calls while the ops run.
+traced_fsyncs() {
+	local m=$1 pid st t attached
+	pid=$(furi_json_get "$m" pid)
+	strace -f -qq -e trace=fsync -o "$T_DIR/fsync.strace" -p "$pid" 2>/dev/null & st=$!
+	for _ in $(seq 200); do	# every thread traced before the first op
+		attached=1
+		for t in /proc/"$pid"/task/*; do
+			[ "$(awk '/^TracerPid/ {print $2}' "$t/status" 2>/dev/null)" != 0 ] || attached=0
+		done
+		[ $attached = 1 ] && break
+		sleep 0.05
+	done
+	mkdir "$m/d" && touch "$m/f" && mkdir "$m/e" && mv "$m/f" "$m/d/g" &&
+		ln "$m/d/g" "$m/h" && rm "$m/h" && ln -s x "$m/s"
+	kill -INT "$st" && wait "$st"
+	grep -c 'fsync(' "$T_DIR/fsync.strace"
+}
+if ! command -v strace >/dev/null; then
+	t_skip dirsync "no strace"
+else
+	for tr in uring legacy; do
+		for o in dirsync ""; do
+			l=dirsync-$tr${o:+-$o}
+			mount_pt "$l" "transport=$tr${o:+,$o}" || { t_not_ok "$l/mount" "mount failed"; continue; }
+			# mkdir e: its parent synced once more, so 8 with dirsync.
+			assert_eq "$l/fsyncs" "$([ -n "$o" ] && echo 8 || echo 0)" "$(traced_fsyncs "$MNT")"
+			furi_umount "$MNT" || t_not_ok "$l/umount" "mount or server still there"
+		done
+	done
+fi
 
 # --- file handles -------------------------------------------------------------------
 # Node ids do not outlive the kernel's inode, so a handle of the mount could
