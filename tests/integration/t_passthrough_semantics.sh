@@ -131,12 +131,14 @@ for variant in uring legacy writeback; do
 	l=privs-$variant
 	# An hour's attribute timeout: a stale cached mode would show.
 	mount_pt "$l" "$o,attr_timeout=3600" || { t_not_ok "$l/mount" "mount failed"; continue; }
+	# Every case on io_uring; the other data paths take the first two.
 	privs_case "$l" 6766 0 65534		# outside the group: setgid goes too
-	[ $variant = writeback ] || {
-	privs_case "$l" 6766 65533 65534 65533	# a supplementary group of the caller
-	privs_case "$l" 6776 65534 65534	# group-executable: setgid goes
-	privs_case "$l" 6777 0 0		# root keeps both
-	}
+	[ $variant = writeback ] ||
+		privs_case "$l" 6766 65533 65534 65533	# a supplementary group of the caller
+	if [ $variant = uring ]; then
+		privs_case "$l" 6776 65534 65534	# group-executable: setgid goes
+		privs_case "$l" 6777 0 0		# root keeps both
+	fi
 	furi_umount "$MNT" || t_not_ok "$l/umount" "mount or server still there"
 done
 
@@ -220,14 +222,13 @@ traced_fsyncs() {
 if ! command -v strace >/dev/null; then
 	t_skip dirsync "no strace"
 else
-	for tr in uring legacy; do
-		for o in dirsync ""; do
-			l=dirsync-$tr${o:+-$o}
-			mount_pt "$l" "transport=$tr${o:+,$o}" || { t_not_ok "$l/mount" "mount failed"; continue; }
-			# mkdir e: its parent synced once more, so 8 with dirsync.
-			assert_eq "$l/fsyncs" "$([ -n "$o" ] && echo 8 || echo 0)" "$(traced_fsyncs "$MNT")"
-			furi_umount "$MNT" || t_not_ok "$l/umount" "mount or server still there"
-		done
+	for c in uring:dirsync uring: legacy:dirsync; do	# TRANSPORT:OPTION
+		tr=${c%%:*} o=${c#*:}
+		l=dirsync-$tr${o:+-$o}
+		mount_pt "$l" "transport=$tr${o:+,$o}" || { t_not_ok "$l/mount" "mount failed"; continue; }
+		# mkdir e: its parent synced once more, so 8 with dirsync.
+		assert_eq "$l/fsyncs" "$([ -n "$o" ] && echo 8 || echo 0)" "$(traced_fsyncs "$MNT")"
+		furi_umount "$MNT" || t_not_ok "$l/umount" "mount or server still there"
 	done
 fi
 
