@@ -38,551 +38,6 @@
  */
 #include "passthrough.h"
 
-static struct passthrough *req_fs(struct furi_req *req)
-{
-	return furi_req_fs(req);
-}
-
-static struct pnode *node_of(struct passthrough *fs, uint64_t nodeid)
-{
-	if (nodeid == FURI_ROOT_INO)
-		return &fs->root;
-	return (struct pnode *)(uintptr_t)nodeid;
-}
-
-static uint64_t nodeid_of(struct passthrough *fs, struct pnode *n)
-{
-	return n == &fs->root ? FURI_ROOT_INO : (uint64_t)(uintptr_t)n;
-}
-
-static struct pfile *pfile_of(uint64_t fh)
-{
-	return (struct pfile *)(uintptr_t)fh;
-}
-
-/* "/proc/self/fd/N" relative to fs->proc_fd. */
-static void fd_name(char *buf, size_t len, int fd)
-{
-	snprintf(buf, len, "%d", fd);
-}
-
-static void fd_path(char *buf, size_t len, int fd)
-{
-	snprintf(buf, len, "/proc/self/fd/%d", fd);
-}
-
-/* Running out of descriptors is the one resource error worth a log line. */
-static int note_errno(struct passthrough *fs, int e)
-{
-	if ((e == EMFILE || e == ENFILE) && !atomic_exchange(&fs->emfile_logged, true)) {
-		struct rlimit rl = { 0, 0 };
-
-		getrlimit(RLIMIT_NOFILE, &rl);
-		furi_log(FURI_LOG_ERR,
-			 "passthrough: out of file descriptors (%s, limit %llu): the kernel keeps "
-			 "an inode for every name it caches; raise the hard limit (ulimit -Hn, "
-			 "LimitNOFILE=) or lower -o entry_timeout", e == EMFILE ? "process" : "system",
-			 (unsigned long long)rl.rlim_cur);
-	}
-	return e;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Credentials of the caller                                                */
-/* ------------------------------------------------------------------------ */
-
-static __thread bool thread_fs_private;	/* this thread has its own umask */
-static __thread bool thread_fs_tried;
-static __thread char *status_buf;		/* /proc/PID/status, read per request */
-static pthread_key_t status_buf_key;		/* frees it when its thread exits */
-static pthread_once_t status_buf_once = PTHREAD_ONCE_INIT;
-
-static void status_buf_key_init(void)
-{
-	(void)pthread_key_create(&status_buf_key, free);
-}
-
-/* This thread's buffer for /proc/PID/status; NULL on ENOMEM. */
-static char *thread_status_buf(void)
-{
-	if (status_buf)
-		return status_buf;
-	pthread_once(&status_buf_once, status_buf_key_init);
-	status_buf = malloc(PROC_STATUS_MAX);
-	if (status_buf)
-		(void)pthread_setspecific(status_buf_key, status_buf);
-	return status_buf;
-}
-
-/* The 4th id (the fs one) of the "Uid:" or "Gid:" line of a status file. */
-static bool status_fsid(const char *status, const char *key, unsigned long *id)
-{
-	const char *p = strstr(status, key);
-	char *end;
-	int i;
-
-	if (!p)
-		return false;
-	p += strlen(key);
-	for (i = 0; i < 4; i++, p = end) {
-		*id = strtoul(p, &end, 10);
-		if (end == p)
-			return false;
-	}
-	return true;
-}
-
-/*
- * The supplementary groups of the caller from /proc (FUSE sends only uid
- * and gid). pid is the calling thread's; its fsuid and fsgid there must be
- * the request's, or the pid is no longer the caller's and no group is taken.
- */
-static int caller_groups(pid_t pid, uid_t uid, gid_t gid, gid_t *groups, int max)
-{
-	char path[64], *p, *end;
-	unsigned long fsuid, fsgid;
-	ssize_t n;
-	int fd, count = 0;
-
-	if (pid <= 0)
-		return 0;
-	if (!thread_status_buf())
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, status_buf, PROC_STATUS_MAX - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	status_buf[n] = '\0';
-	if (!status_fsid(status_buf, "\nUid:", &fsuid) || fsuid != uid ||
-	    !status_fsid(status_buf, "\nGid:", &fsgid) || fsgid != gid)
-		return 0;
-	p = strstr(status_buf, "\nGroups:");
-	if (!p)
-		return 0;
-	p += 8;
-	while (count < max) {
-		unsigned long g = strtoul(p, &end, 10);
-
-		if (end == p)
-			break;
-		groups[count++] = (gid_t)g;
-		p = end;
-	}
-	return count;
-}
-
-struct creds {
-	bool switched;
-};
-
-/*
- * Become the caller for the calls that follow, on this thread only. A root
- * caller with group 0 needs no switch: the server is root too. Returns 0,
- * or an errno when the switch did not take (the call must then not run,
- * lest it run with the server's rights).
- */
-static int creds_enter(struct passthrough *fs, struct furi_req *req, struct creds *c)
-{
-	const struct furi_ctx *ctx = furi_req_ctx(req);
-	gid_t groups[MAX_CALLER_GROUPS];
-	int n;
-
-	c->switched = false;
-	if (!fs->switch_creds || (ctx->uid == fs->server_uid && ctx->gid == fs->server_gid))
-		return 0;
-	n = caller_groups(ctx->pid, ctx->uid, ctx->gid, groups, MAX_CALLER_GROUPS - 1);
-	if (ctx->supp_gid != (gid_t)-1)
-		groups[n++] = ctx->supp_gid;
-	c->switched = true;
-	if (syscall(SYS_setgroups, (size_t)n, groups))
-		return EPERM;
-	syscall(SYS_setfsgid, ctx->gid);
-	syscall(SYS_setfsuid, ctx->uid);
-	/* setfsuid reports no error: read it back before trusting it. */
-	if ((uid_t)syscall(SYS_setfsuid, (uid_t)-1) != ctx->uid ||
-	    (gid_t)syscall(SYS_setfsgid, (gid_t)-1) != ctx->gid)
-		return EPERM;
-	return 0;
-}
-
-static void creds_leave(struct passthrough *fs, struct creds *c)
-{
-	if (!c->switched)
-		return;
-	syscall(SYS_setfsuid, fs->server_uid);
-	syscall(SYS_setfsgid, fs->server_gid);
-	syscall(SYS_setgroups, (size_t)fs->server_ngroups, fs->server_groups);
-	c->switched = false;
-}
-
-/*
- * Creations get the caller's umask from the thread's own fs_struct, so the
- * source applies it, or a default ACL of the parent instead, as it would
- * for the caller. Returns the mode to pass: already masked when the thread
- * could not get a private umask.
- */
-static mode_t creation_mode(struct furi_req *req, mode_t mode)
-{
-	mode_t um = furi_req_ctx(req)->umask;
-
-	if (!thread_fs_tried) {
-		thread_fs_tried = true;
-		thread_fs_private = unshare(CLONE_FS) == 0;
-		if (!thread_fs_private)
-			furi_log(FURI_LOG_WARN, "passthrough: unshare(CLONE_FS): %s; default ACLs "
-				 "are not inherited", strerror(errno));
-	}
-	if (!thread_fs_private)
-		return mode & ~um;
-	umask(um);
-	return mode;
-}
-
-/* ------------------------------------------------------------------------ */
-/* The inode table                                                          */
-/* ------------------------------------------------------------------------ */
-
-static uint64_t key_hash(dev_t dev, ino_t ino)
-{
-	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t)dev * 0xc2b2ae3d27d4eb4fULL;
-
-	return h ^ (h >> 29);
-}
-
-static struct shard *shard_of(struct passthrough *fs, uint64_t h)
-{
-	return &fs->shards[h % NSHARDS];
-}
-
-static size_t bucket_of(const struct shard *s, uint64_t h)
-{
-	return (size_t)(h / NSHARDS) & (s->nbuckets - 1);
-}
-
-static void shard_grow(struct shard *s)
-{
-	size_t nb = s->nbuckets * 2, i;
-	struct pnode **b = calloc(nb, sizeof(*b));
-
-	if (!b)
-		return;		/* longer chains, still correct */
-	for (i = 0; i < s->nbuckets; i++) {
-		struct pnode *n = s->buckets[i], *next;
-
-		for (; n; n = next) {
-			size_t j = (size_t)(key_hash(n->dev, n->ino) / NSHARDS) & (nb - 1);
-
-			next = n->hnext;
-			n->hnext = b[j];
-			b[j] = n;
-		}
-	}
-	free(s->buckets);
-	s->buckets = b;
-	s->nbuckets = nb;
-}
-
-static struct pnode *shard_find(struct shard *s, uint64_t h, dev_t dev, ino_t ino)
-{
-	struct pnode *n;
-
-	for (n = s->buckets[bucket_of(s, h)]; n; n = n->hnext)
-		if (n->ino == ino && n->dev == dev)
-			return n;
-	return NULL;
-}
-
-/*
- * Give n a file handle instead of the descriptor fd, when too many nodes
- * hold one already: the kernel may cache more inodes than the process may
- * open files. Returns true if fd is no longer needed.
- */
-static bool node_use_handle(struct passthrough *fs, struct pnode *n, int fd)
-{
-	struct file_handle *h;
-	int mount_id;
-
-	if (atomic_load_explicit(&fs->node_fds, memory_order_relaxed) < fs->max_node_fds ||
-	    fs->mount_fd < 0)
-		return false;
-	h = malloc(sizeof(*h) + MAX_HANDLE_SZ);
-	if (!h)
-		return false;
-	h->handle_bytes = MAX_HANDLE_SZ;
-	/* No handles on this filesystem, or another mount below the source: keep the descriptor. */
-	if (name_to_handle_at(fd, "", h, &mount_id, AT_EMPTY_PATH) || mount_id != fs->mount_id) {
-		free(h);
-		return false;
-	}
-	n->handle = h;
-	n->fd = -1;
-	return true;
-}
-
-/*
- * Whether fd is the inode n has a handle of. A node without a descriptor
- * does not keep its inode alive: once unlinked and freed on the source,
- * its number may come back for another file, which the handle (it holds
- * the inode's generation) tells apart.
- */
-static bool node_is(struct pnode *n, int fd)
-{
-	union {
-		struct file_handle h;
-		char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-	} u;
-	int mount_id;
-
-	if (!n->handle)
-		return true;
-	u.h.handle_bytes = MAX_HANDLE_SZ;
-	if (name_to_handle_at(fd, "", &u.h, &mount_id, AT_EMPTY_PATH))
-		return true;
-	return u.h.handle_bytes == n->handle->handle_bytes &&
-	       u.h.handle_type == n->handle->handle_type &&
-	       !memcmp(u.h.f_handle, n->handle->f_handle, u.h.handle_bytes);
-}
-
-static void shard_unhash(struct shard *s, uint64_t h, struct pnode *n)
-{
-	struct pnode **pp;
-
-	for (pp = &s->buckets[bucket_of(s, h)]; *pp; pp = &(*pp)->hnext) {
-		if (*pp == n) {
-			*pp = n->hnext;
-			s->count--;
-			n->hashed = false;
-			return;
-		}
-	}
-}
-
-/*
- * The node of (st->st_dev, st->st_ino) with one more lookup reference;
- * *fd (an O_PATH descriptor of it) becomes the node's when the node is new
- * and is closed otherwise. NULL on ENOMEM.
- */
-static struct pnode *node_get(struct passthrough *fs, const struct stat *st, int *fd)
-{
-	uint64_t h = key_hash(st->st_dev, st->st_ino);
-	struct shard *s = shard_of(fs, h);
-	struct pnode *n;
-
-	pthread_mutex_lock(&s->lock);
-	n = shard_find(s, h, st->st_dev, st->st_ino);
-	if (n && !node_is(n, *fd)) {
-		/* The old inode is gone; the kernel keeps its node until it forgets it. */
-		shard_unhash(s, h, n);
-		n = NULL;
-	}
-	if (n) {
-		n->nlookup++;
-		pthread_mutex_unlock(&s->lock);
-		close(*fd);
-		*fd = -1;
-		return n;
-	}
-	n = calloc(1, sizeof(*n));
-	if (!n) {
-		pthread_mutex_unlock(&s->lock);
-		return NULL;
-	}
-	n->dev = st->st_dev;
-	n->ino = st->st_ino;
-	n->fd = *fd;
-	n->type = st->st_mode & S_IFMT;
-	n->generation = atomic_fetch_add(&fs->next_generation, 1);
-	n->nlookup = 1;
-	if (node_use_handle(fs, n, *fd))
-		close(*fd);
-	else
-		atomic_fetch_add(&fs->node_fds, 1);
-	*fd = -1;
-	if (s->count + 1 > 2 * s->nbuckets)
-		shard_grow(s);
-	n->hnext = s->buckets[bucket_of(s, h)];
-	s->buckets[bucket_of(s, h)] = n;
-	s->count++;
-	n->hashed = true;
-	pthread_mutex_unlock(&s->lock);
-	return n;
-}
-
-void pt_node_free(struct passthrough *fs, struct pnode *n)
-{
-	if (n->fd >= 0) {
-		close(n->fd);
-		atomic_fetch_sub(&fs->node_fds, 1);
-	}
-	free(n->handle);
-	free(n);
-}
-
-/* Drop count lookup references; the node goes when none is left. */
-static void node_put(struct passthrough *fs, struct pnode *n, uint64_t count)
-{
-	uint64_t h;
-	struct shard *s;
-
-	if (n == &fs->root)
-		return;
-	h = key_hash(n->dev, n->ino);
-	s = shard_of(fs, h);
-	pthread_mutex_lock(&s->lock);
-	n->nlookup = count < n->nlookup ? n->nlookup - count : 0;
-	if (n->nlookup) {
-		pthread_mutex_unlock(&s->lock);
-		return;
-	}
-	if (n->hashed)
-		shard_unhash(s, h, n);
-	pthread_mutex_unlock(&s->lock);
-	pt_node_free(fs, n);
-}
-
-static int stat_fd(int fd, struct stat *st)
-{
-	return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ? errno : 0;
-}
-
-static void entry_fill(struct passthrough *fs, struct pnode *n, const struct stat *st,
-		       struct furi_entry *e)
-{
-	memset(e, 0, sizeof(*e));
-	e->ino = nodeid_of(fs, n);
-	e->generation = n->generation;
-	e->attr = *st;
-	e->attr_timeout = fs->attr_timeout;
-	e->entry_timeout = fs->entry_timeout;
-}
-
-/* The node behind the O_PATH descriptor fd, with a lookup reference. fd is consumed. */
-static int node_from_fd(struct passthrough *fs, int fd, struct furi_entry *e)
-{
-	struct stat st;
-	struct pnode *n;
-	int err = stat_fd(fd, &st);
-
-	if (err) {
-		close(fd);
-		return err;
-	}
-	n = node_get(fs, &st, &fd);
-	if (!n) {
-		close(fd);
-		return ENOMEM;
-	}
-	entry_fill(fs, n, &st, e);
-	return 0;
-}
-
-/* Names the kernel may send are single components; anything else would escape the node. */
-static bool bad_name(const char *name)
-{
-	return strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..");
-}
-
-static int do_lookup(struct passthrough *fs, int dirfd, const char *name, struct furi_entry *e)
-{
-	int fd;
-
-	if (bad_name(name))
-		return EINVAL;
-	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return note_errno(fs, errno);
-	return node_from_fd(fs, fd, e);
-}
-
-/* An O_PATH descriptor of what the open file fd is. */
-static int path_fd_of(struct passthrough *fs, int fd)
-{
-	char name[32];
-	int r;
-
-	fd_name(name, sizeof(name), fd);
-	r = openat(fs->proc_fd, name, O_PATH | O_CLOEXEC);
-	return r < 0 ? -note_errno(fs, errno) : r;
-}
-
-/*
- * One call: O_PATH descriptors of up to two nodes, then the caller's
- * credentials. The descriptors come first because reopening a node from
- * its handle needs CAP_DAC_READ_SEARCH, which a caller's fsuid drops.
- */
-struct call {
-	struct passthrough *fs;
-	int fd[2];
-	bool temp[2];
-	struct creds c;
-};
-
-static int node_fd(struct passthrough *fs, struct pnode *n, int *fd, bool *temp)
-{
-	*temp = false;
-	*fd = __atomic_load_n(&n->fd, __ATOMIC_ACQUIRE);	/* see pin_before_remove */
-	if (*fd >= 0)
-		return 0;
-	*fd = open_by_handle_at(fs->mount_fd, n->handle, O_PATH | O_CLOEXEC);
-	if (*fd < 0)
-		return note_errno(fs, errno);
-	*temp = true;
-	return 0;
-}
-
-static int call_begin(struct call *k, struct furi_req *req, struct pnode *a, struct pnode *b,
-		      bool as_caller)
-{
-	struct passthrough *fs = req_fs(req);
-	int err = 0;
-
-	memset(k, 0, sizeof(*k));
-	k->fs = fs;
-	k->fd[0] = k->fd[1] = -1;
-	if (a)
-		err = node_fd(fs, a, &k->fd[0], &k->temp[0]);
-	if (!err && b)
-		err = node_fd(fs, b, &k->fd[1], &k->temp[1]);
-	if (!err && as_caller)
-		err = creds_enter(fs, req, &k->c);
-	return err;
-}
-
-static void call_end(struct call *k)
-{
-	int i;
-
-	creds_leave(k->fs, &k->c);
-	for (i = 0; i < 2; i++)
-		if (k->temp[i])
-			close(k->fd[i]);
-	k->temp[0] = k->temp[1] = false;
-}
-
-/*
- * -o dirsync (or sync): a change of the directory dirfd is on the source's
- * disk before the reply, as a local filesystem mounted so does it. As the
- * server: the caller may change a directory it may not read.
- */
-static void dir_sync(struct call *k, int dirfd)
-{
-	char name[32];
-	int fd;
-
-	creds_leave(k->fs, &k->c);
-	fd_name(name, sizeof(name), dirfd);
-	fd = openat(k->fs->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd))
-		furi_log(FURI_LOG_WARN, "passthrough: -o dirsync: syncing a directory: %s",
-			 strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Names                                                                    */
 /* ------------------------------------------------------------------------ */
@@ -600,11 +55,11 @@ static void pt_lookup(struct furi_req *req, uint64_t parent, const char *name)
 	struct passthrough *fs = req_fs(req);
 	struct furi_entry e;
 	struct call k;
-	int err = call_begin(&k, req, node_of(fs, parent), NULL, true);
+	int err = pt_call_begin(&k, req, node_of(fs, parent), NULL, true);
 
 	if (!err)
-		err = do_lookup(fs, k.fd[0], name, &e);
-	call_end(&k);
+		err = pt_do_lookup(fs, k.fd[0], name, &e);
+	pt_call_end(&k);
 	if (err == ENOENT && fs->negative_timeout > 0) {
 		/* Node id 0 with a timeout: the kernel caches that the name is absent. */
 		memset(&e, 0, sizeof(e));
@@ -618,7 +73,7 @@ static void pt_forget(void *fsp, uint64_t ino, uint64_t nlookup)
 {
 	struct passthrough *fs = fsp;
 
-	node_put(fs, node_of(fs, ino), nlookup);
+	pt_node_put(fs, node_of(fs, ino), nlookup);
 }
 
 enum mk_kind { MK_NOD, MK_DIR, MK_SYMLINK };
@@ -638,28 +93,28 @@ static void make_node(struct furi_req *req, uint64_t parent, const char *name,
 	struct call k;
 	int r, err;
 
-	if (bad_name(name)) {
+	if (pt_bad_name(name)) {
 		furi_reply_err(req, EINVAL);
 		return;
 	}
-	err = call_begin(&k, req, node_of(fs, parent), NULL, true);
+	err = pt_call_begin(&k, req, node_of(fs, parent), NULL, true);
 	if (!err) {
 		switch (a->kind) {
 		case MK_NOD:
-			r = mknodat(k.fd[0], name, creation_mode(req, a->mode), a->rdev);
+			r = mknodat(k.fd[0], name, pt_creation_mode(req, a->mode), a->rdev);
 			break;
 		case MK_DIR:
-			r = mkdirat(k.fd[0], name, creation_mode(req, a->mode));
+			r = mkdirat(k.fd[0], name, pt_creation_mode(req, a->mode));
 			break;
 		default:
 			r = symlinkat(a->target, k.fd[0], name);
 			break;
 		}
-		err = r ? errno : do_lookup(fs, k.fd[0], name, &e);
+		err = r ? errno : pt_do_lookup(fs, k.fd[0], name, &e);
 	}
 	if (!err && fs->dirsync)
-		dir_sync(&k, k.fd[0]);
-	call_end(&k);
+		pt_dir_sync(&k, k.fd[0]);
+	pt_call_end(&k);
 	reply_entry(req, err, &e);
 }
 
@@ -694,11 +149,11 @@ static void pt_link(struct furi_req *req, uint64_t ino, uint64_t newparent, cons
 	char path[64];
 	int err;
 
-	if (bad_name(newname)) {
+	if (pt_bad_name(newname)) {
 		furi_reply_err(req, EINVAL);
 		return;
 	}
-	err = call_begin(&k, req, node_of(fs, ino), node_of(fs, newparent), true);
+	err = pt_call_begin(&k, req, node_of(fs, ino), node_of(fs, newparent), true);
 	if (!err) {
 		/*
 		 * linkat(AT_EMPTY_PATH) wants CAP_DAC_READ_SEARCH, which a
@@ -708,56 +163,12 @@ static void pt_link(struct furi_req *req, uint64_t ino, uint64_t newparent, cons
 		if (linkat(AT_FDCWD, path, k.fd[1], newname, AT_SYMLINK_FOLLOW))
 			err = errno;
 		else
-			err = do_lookup(fs, k.fd[1], newname, &e);
+			err = pt_do_lookup(fs, k.fd[1], newname, &e);
 	}
 	if (!err && fs->dirsync)
-		dir_sync(&k, k.fd[1]);
-	call_end(&k);
+		pt_dir_sync(&k, k.fd[1]);
+	pt_call_end(&k);
 	reply_entry(req, err, &e);
-}
-
-/*
- * An unlinked inode the kernel still knows (an open file, a cwd) must stay
- * on the source as it does for a local process: a node that only has a
- * handle gets a descriptor before its name goes (the source resolves no
- * handle of an inode without names). Called with server credentials; a
- * name that is not there, or not known, needs nothing. Nor does a file that
- * keeps another name, or one nobody has open: the kernel forgets it after
- * the unlink. Pinned regardless, every file of a mass delete held a
- * descriptor until its FORGET came, and under a 1024 file limit a
- * directory of 10 000 once ran out (EMFILE for the parent of an unlink).
- * Directories (a cwd holds one without an open) are pinned while pins stay
- * under max_pinned_fds, and so are open files: past it the server keeps
- * descriptors for its calls, and such a node answers ESTALE.
- */
-static void pin_before_remove(struct passthrough *fs, int dirfd, const char *name)
-{
-	struct stat st;
-	struct pnode *n;
-	struct shard *s;
-	uint64_t h;
-	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (stat_fd(fd, &st)) {
-		close(fd);
-		return;
-	}
-	h = key_hash(st.st_dev, st.st_ino);
-	s = shard_of(fs, h);
-	pthread_mutex_lock(&s->lock);
-	n = shard_find(s, h, st.st_dev, st.st_ino);
-	if (n && n->fd < 0 && node_is(n, fd) &&
-	    atomic_load(&fs->node_fds) < fs->max_pinned_fds &&
-	    (S_ISDIR(st.st_mode) || (st.st_nlink <= 1 && atomic_load(&n->opens) > 0))) {
-		__atomic_store_n(&n->fd, fd, __ATOMIC_RELEASE);
-		atomic_fetch_add(&fs->node_fds, 1);
-		fd = -1;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (fd >= 0)
-		close(fd);
 }
 
 static void remove_name(struct furi_req *req, uint64_t parent, const char *name, int flags)
@@ -766,20 +177,20 @@ static void remove_name(struct furi_req *req, uint64_t parent, const char *name,
 	struct call k;
 	int err;
 
-	if (bad_name(name)) {
+	if (pt_bad_name(name)) {
 		furi_reply_err(req, EINVAL);
 		return;
 	}
-	err = call_begin(&k, req, node_of(fs, parent), NULL, false);
+	err = pt_call_begin(&k, req, node_of(fs, parent), NULL, false);
 	if (!err && atomic_load(&fs->node_fds) >= fs->max_node_fds)
-		pin_before_remove(fs, k.fd[0], name);
+		pt_pin_before_remove(fs, k.fd[0], name);
 	if (!err)
-		err = creds_enter(fs, req, &k.c);
+		err = pt_creds_enter(fs, req, &k.c);
 	if (!err && unlinkat(k.fd[0], name, flags))
 		err = errno;
 	if (!err && fs->dirsync)
-		dir_sync(&k, k.fd[0]);
-	call_end(&k);
+		pt_dir_sync(&k, k.fd[0]);
+	pt_call_end(&k);
 	furi_reply_err(req, err);
 }
 
@@ -800,25 +211,25 @@ static void pt_rename(struct furi_req *req, uint64_t parent, const char *name,
 	struct call k;
 	int err;
 
-	if (bad_name(name) || bad_name(newname)) {
+	if (pt_bad_name(name) || pt_bad_name(newname)) {
 		furi_reply_err(req, EINVAL);
 		return;
 	}
-	err = call_begin(&k, req, node_of(fs, parent), node_of(fs, newparent), false);
+	err = pt_call_begin(&k, req, node_of(fs, parent), node_of(fs, newparent), false);
 	/* A replaced target may lose its last name. */
 	if (!err && !(flags & RENAME_EXCHANGE) &&
 	    atomic_load(&fs->node_fds) >= fs->max_node_fds)
-		pin_before_remove(fs, k.fd[1], newname);
+		pt_pin_before_remove(fs, k.fd[1], newname);
 	if (!err)
-		err = creds_enter(fs, req, &k.c);
+		err = pt_creds_enter(fs, req, &k.c);
 	if (!err && renameat2(k.fd[0], name, k.fd[1], newname, flags))
 		err = errno;
 	if (!err && fs->dirsync) {
-		dir_sync(&k, k.fd[0]);
+		pt_dir_sync(&k, k.fd[0]);
 		if (newparent != parent)
-			dir_sync(&k, k.fd[1]);
+			pt_dir_sync(&k, k.fd[1]);
 	}
-	call_end(&k);
+	pt_call_end(&k);
 	furi_reply_err(req, err);
 }
 
@@ -827,11 +238,11 @@ static void pt_readlink(struct furi_req *req, uint64_t ino)
 	char buf[PATH_MAX + 1];
 	struct call k;
 	ssize_t n = -1;
-	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, false);
+	int err = pt_call_begin(&k, req, node_of(req_fs(req), ino), NULL, false);
 
 	if (!err && (n = readlinkat(k.fd[0], "", buf, sizeof(buf) - 1)) < 0)
 		err = errno;
-	call_end(&k);
+	pt_call_end(&k);
 	if (err) {
 		furi_reply_err(req, err);
 		return;
@@ -855,31 +266,15 @@ static void pt_getattr(struct furi_req *req, uint64_t ino, const uint64_t *fh)
 	if (fh && node_of(fs, ino)->type == S_IFREG) {
 		err = fstat(pfile_of(*fh)->fd, &st) ? errno : 0;
 	} else {
-		err = call_begin(&k, req, node_of(fs, ino), NULL, false);
+		err = pt_call_begin(&k, req, node_of(fs, ino), NULL, false);
 		if (!err)
-			err = stat_fd(k.fd[0], &st);
-		call_end(&k);
+			err = pt_stat_fd(k.fd[0], &st);
+		pt_call_end(&k);
 	}
 	if (err)
 		furi_reply_err(req, err);
 	else
 		furi_reply_attr(req, &st, fs->attr_timeout);
-}
-
-/* The caller is in group gid: its fsgid or a supplementary group (in_group_p). */
-static bool caller_in_group(struct furi_req *req, gid_t gid)
-{
-	const struct furi_ctx *ctx = furi_req_ctx(req);
-	gid_t groups[MAX_CALLER_GROUPS];
-	int n, i;
-
-	if (ctx->gid == gid)
-		return true;
-	n = caller_groups(ctx->pid, ctx->uid, ctx->gid, groups, MAX_CALLER_GROUPS);
-	for (i = 0; i < n; i++)
-		if (groups[i] == gid)
-			return true;
-	return false;
 }
 
 /*
@@ -900,7 +295,7 @@ static bool kill_privs(struct furi_req *req, int fd)
 		return false;
 	m = st.st_mode;
 	drop = m & S_ISUID;
-	if ((m & S_ISGID) && ((m & S_IXGRP) || !caller_in_group(req, st.st_gid)))
+	if ((m & S_ISGID) && ((m & S_IXGRP) || !pt_caller_in_group(req, st.st_gid)))
 		drop |= S_ISGID;
 	if (drop && fchmod(fd, m & 07777 & ~drop))
 		furi_log(FURI_LOG_WARN, "passthrough: clearing suid/sgid: %s", strerror(errno));
@@ -993,7 +388,7 @@ static bool mode_as_server(struct pnode *n, int pfd, const struct furi_setattr *
 {
 	struct stat st;
 
-	if (!(a->valid & FURI_SET_MODE) || n->type != S_IFREG || stat_fd(pfd, &st))
+	if (!(a->valid & FURI_SET_MODE) || n->type != S_IFREG || pt_stat_fd(pfd, &st))
 		return false;
 	return (st.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID)) == (a->mode & 07777) &&
 	       (st.st_mode & 07777) != (a->mode & 07777);
@@ -1043,20 +438,20 @@ static void pt_setattr(struct furi_req *req, uint64_t ino, const struct furi_set
 	bool mode_srv = false, times_srv = times_as_server(a);
 	struct stat st;
 	struct call k;
-	int err = call_begin(&k, req, n, NULL, false);
+	int err = pt_call_begin(&k, req, n, NULL, false);
 
 	if (!err && (mode_srv = mode_as_server(n, k.fd[0], a)))
 		err = set_mode(n, k.fd[0], fd, a->mode & 07777);
 	if (!err)
-		err = creds_enter(fs, req, &k.c);
+		err = pt_creds_enter(fs, req, &k.c);
 	if (!err)
 		err = apply_setattr(req, n, k.fd[0], a, mode_srv, times_srv);
-	creds_leave(fs, &k.c);
+	pt_creds_leave(fs, &k.c);
 	if (!err && times_srv)
 		err = set_times(k.fd[0], fd, a);
 	if (!err)
-		err = stat_fd(k.fd[0], &st);
-	call_end(&k);
+		err = pt_stat_fd(k.fd[0], &st);
+	pt_call_end(&k);
 	if (err)
 		furi_reply_err(req, err);
 	else
@@ -1066,12 +461,12 @@ static void pt_setattr(struct furi_req *req, uint64_t ino, const struct furi_set
 static void pt_access(struct furi_req *req, uint64_t ino, int mask)
 {
 	struct call k;
-	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
+	int err = pt_call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
 
 	/* AT_EACCESS: judge by the fsuid we switched to, not the real uid. */
 	if (!err && syscall(SYS_faccessat2, k.fd[0], "", mask, AT_EACCESS | AT_EMPTY_PATH))
 		err = errno;
-	call_end(&k);
+	pt_call_end(&k);
 	furi_reply_err(req, err);
 }
 
@@ -1079,11 +474,11 @@ static void pt_statfs(struct furi_req *req, uint64_t ino)
 {
 	struct statvfs st;
 	struct call k;
-	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, false);
+	int err = pt_call_begin(&k, req, node_of(req_fs(req), ino), NULL, false);
 
 	if (!err && fstatvfs(k.fd[0], &st))
 		err = errno;
-	call_end(&k);
+	pt_call_end(&k);
 	if (err)
 		furi_reply_err(req, err);
 	else
@@ -1104,14 +499,14 @@ static void pt_setxattr(struct furi_req *req, uint64_t ino, const char *name,
 {
 	char path[64];
 	struct call k;
-	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
+	int err = pt_call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
 
 	/* ACL_KILL_SGID: the source clears sgid itself, judging the caller we run as. */
 	(void)setxattr_flags;
 	fd_path(path, sizeof(path), k.fd[0]);
 	if (!err && setxattr(path, name, value, size, flags))
 		err = errno;
-	call_end(&k);
+	pt_call_end(&k);
 	furi_reply_err(req, err);
 }
 
@@ -1130,7 +525,7 @@ static void pt_getxattr(struct furi_req *req, uint64_t ino, const char *name, si
 	char path[64];
 	struct call k;
 	ssize_t n = -1;
-	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
+	int err = pt_call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
 
 	fd_path(path, sizeof(path), k.fd[0]);
 	/* name may live in the reply area: the kernel reads it before writing the value. */
@@ -1138,7 +533,7 @@ static void pt_getxattr(struct furi_req *req, uint64_t ino, const char *name, si
 		n = getxattr(path, name, size ? furi_req_payload(req, NULL) : NULL, size);
 		err = n < 0 ? errno : 0;
 	}
-	call_end(&k);
+	pt_call_end(&k);
 	xattr_reply(req, n, err, size);
 }
 
@@ -1147,14 +542,14 @@ static void pt_listxattr(struct furi_req *req, uint64_t ino, size_t size)
 	char path[64];
 	struct call k;
 	ssize_t n = -1;
-	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
+	int err = pt_call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
 
 	fd_path(path, sizeof(path), k.fd[0]);
 	if (!err) {
 		n = listxattr(path, size ? furi_req_payload(req, NULL) : NULL, size);
 		err = n < 0 ? errno : 0;
 	}
-	call_end(&k);
+	pt_call_end(&k);
 	xattr_reply(req, n, err, size);
 }
 
@@ -1162,12 +557,12 @@ static void pt_removexattr(struct furi_req *req, uint64_t ino, const char *name)
 {
 	char path[64];
 	struct call k;
-	int err = call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
+	int err = pt_call_begin(&k, req, node_of(req_fs(req), ino), NULL, true);
 
 	fd_path(path, sizeof(path), k.fd[0]);
 	if (!err && removexattr(path, name))
 		err = errno;
-	call_end(&k);
+	pt_call_end(&k);
 	furi_reply_err(req, err);
 }
 
@@ -1199,7 +594,7 @@ static int open_as_server(struct passthrough *fs, const char *name, int flags, s
 {
 	int fd;
 
-	creds_leave(fs, c);
+	pt_creds_leave(fs, c);
 	fd = openat(fs->proc_fd, name, flags);
 	return fd < 0 ? -errno : fd;
 }
@@ -1374,9 +769,9 @@ static void pt_open(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 	char name[32];
 	struct stat before, after;
 	struct call k;
-	int fd = -1, err = call_begin(&k, req, n, NULL, true);
+	int fd = -1, err = pt_call_begin(&k, req, n, NULL, true);
 	/* A caller's O_TRUNC open may clear setuid on the source by itself. */
-	bool mode_known = !err && fo->kill_suidgid && !stat_fd(k.fd[0], &before);
+	bool mode_known = !err && fo->kill_suidgid && !pt_stat_fd(k.fd[0], &before);
 
 	fd_name(name, sizeof(name), k.fd[0]);
 	if (!err && (fo->flags & FMODE_EXEC_FLAG) &&
@@ -1392,9 +787,9 @@ static void pt_open(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 		else if (fd < 0)
 			fd = -errno;
 		if (fd < 0)
-			err = note_errno(fs, -fd);
+			err = pt_note_errno(fs, -fd);
 	}
-	call_end(&k);
+	pt_call_end(&k);
 	if (!err && fo->kill_suidgid &&
 	    (kill_privs(req, fd) ||
 	     (mode_known && !fstat(fd, &after) && after.st_mode != before.st_mode)))
@@ -1410,12 +805,12 @@ static void pt_open(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 /* After a create or tmpfile: the node of the new open file fd. */
 static int created_entry(struct passthrough *fs, int fd, struct pnode **np, struct furi_entry *e)
 {
-	int pfd = path_fd_of(fs, fd);
+	int pfd = pt_path_fd_of(fs, fd);
 	int err;
 
 	if (pfd < 0)
 		return -pfd;
-	err = node_from_fd(fs, pfd, e);
+	err = pt_node_from_fd(fs, pfd, e);
 	if (!err)
 		*np = node_of(fs, e->ino);
 	return err;
@@ -1431,30 +826,30 @@ static void open_new(struct furi_req *req, uint64_t parent, const char *name, mo
 	struct call k;
 	int fd = -1, err;
 
-	if (name && bad_name(name)) {
+	if (name && pt_bad_name(name)) {
 		furi_reply_err(req, EINVAL);
 		return;
 	}
-	err = call_begin(&k, req, node_of(fs, parent), NULL, true);
+	err = pt_call_begin(&k, req, node_of(fs, parent), NULL, true);
 	if (!err) {
-		mode = creation_mode(req, mode);
+		mode = pt_creation_mode(req, mode);
 		if (name)
 			fd = openat(k.fd[0], name, flags | O_CREAT | (fo->flags & O_EXCL), mode);
 		else
 			fd = openat(k.fd[0], ".", flags | O_TMPFILE, mode);
 		if (fd < 0)
-			err = note_errno(fs, errno);
+			err = pt_note_errno(fs, errno);
 	}
 	if (!err && name && fs->dirsync)
-		dir_sync(&k, k.fd[0]);
-	call_end(&k);
+		pt_dir_sync(&k, k.fd[0]);
+	pt_call_end(&k);
 	if (!err)
 		err = created_entry(fs, fd, &n, &e);
 	if (!err) {
 		err = handle_new(fs, req, n, fd, flags, fo);
 		fd = -1;
 		if (err)
-			node_put(fs, n, 1);
+			pt_node_put(fs, n, 1);
 	}
 	if (fd >= 0)
 		close(fd);
@@ -1642,11 +1037,11 @@ static void pt_opendir(struct furi_req *req, uint64_t ino, struct furi_open *fo)
 		furi_reply_err(req, ENOMEM);
 		return;
 	}
-	err = call_begin(&k, req, node_of(fs, ino), NULL, true);
+	err = pt_call_begin(&k, req, node_of(fs, ino), NULL, true);
 	fd_name(name, sizeof(name), k.fd[0]);
 	if (!err && (fd = openat(fs->proc_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		err = note_errno(fs, errno);
-	call_end(&k);
+		err = pt_note_errno(fs, errno);
+	pt_call_end(&k);
 	if (!err && fs->noatime_dirs)
 		no_atime(fd);
 	if (!err && !(d->dp = fdopendir(fd))) {
@@ -1680,7 +1075,7 @@ static bool add_plus(struct passthrough *fs, struct furi_dirbuf *db, int dirfd,
 	struct furi_entry e;
 	bool ok;
 
-	if (is_dot(de->d_name) || do_lookup(fs, dirfd, de->d_name, &e)) {
+	if (is_dot(de->d_name) || pt_do_lookup(fs, dirfd, de->d_name, &e)) {
 		memset(&e, 0, sizeof(e));
 		e.attr.st_ino = de->d_ino;
 		e.attr.st_mode = (mode_t)DTTOIF(de->d_type);
@@ -1688,7 +1083,7 @@ static bool add_plus(struct passthrough *fs, struct furi_dirbuf *db, int dirfd,
 	}
 	ok = furi_dirbuf_add_plus(db, de->d_name, &e, (uint64_t)de->d_off);
 	if (!ok)
-		node_put(fs, node_of(fs, e.ino), 1);	/* not sent: no reference taken */
+		pt_node_put(fs, node_of(fs, e.ino), 1);	/* not sent: no reference taken */
 	return ok;
 }
 
@@ -1700,7 +1095,7 @@ static void read_dir(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_t o
 	struct furi_dirbuf db;
 	struct call k;
 	/* Plain readdir asks nothing of the source that the open did not. */
-	int err = call_begin(&k, req, plus ? node_of(fs, ino) : NULL, NULL, plus);
+	int err = pt_call_begin(&k, req, plus ? node_of(fs, ino) : NULL, NULL, plus);
 
 	pthread_mutex_lock(&d->lock);
 	if ((long)off != d->offset) {
@@ -1733,7 +1128,7 @@ static void read_dir(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_t o
 		d->entry = NULL;
 	}
 	pthread_mutex_unlock(&d->lock);
-	call_end(&k);
+	pt_call_end(&k);
 	if (err)
 		furi_reply_err(req, err);
 	else

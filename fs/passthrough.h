@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * passthrough.h - what the two halves of `furi mount passthrough` share:
- * the inode table, open files and the filesystem's state. passthrough.c
- * serves the requests; passthrough_setup.c opens the source, takes the
- * options and starts and ends the filesystem.
+ * passthrough.h - what the parts of `furi mount passthrough` share: the
+ * inode table, open files and the filesystem's state. passthrough.c serves
+ * the requests; passthrough_nodes.c keeps the caller's credentials, the
+ * inode table and a call's descriptors; passthrough_setup.c opens the
+ * source, takes the options and starts and ends the filesystem.
  */
 #ifndef FURI_PASSTHROUGH_H
 #define FURI_PASSTHROUGH_H
@@ -124,14 +125,84 @@ struct passthrough {
 	/* nodes keep an O_PATH descriptor while fewer than max_node_fds do */
 	_Atomic long node_fds;
 	long max_node_fds;
-	long max_pinned_fds;		/* and pinned nodes (see pin_before_remove) up to this */
+	long max_pinned_fds;		/* and pinned nodes (see pt_pin_before_remove) up to this */
 	int mount_fd;			/* the source root opened for reading, for open_by_handle_at */
 	int mount_id;			/* its mount: nodes elsewhere keep their descriptor */
 };
 
-/* The request handlers (passthrough.c). */
-extern const struct furi_ops pt_ops;
+static inline struct passthrough *req_fs(struct furi_req *req)
+{
+	return furi_req_fs(req);
+}
+
+static inline struct pnode *node_of(struct passthrough *fs, uint64_t nodeid)
+{
+	if (nodeid == FURI_ROOT_INO)
+		return &fs->root;
+	return (struct pnode *)(uintptr_t)nodeid;
+}
+
+static inline uint64_t nodeid_of(struct passthrough *fs, struct pnode *n)
+{
+	return n == &fs->root ? FURI_ROOT_INO : (uint64_t)(uintptr_t)n;
+}
+
+static inline struct pfile *pfile_of(uint64_t fh)
+{
+	return (struct pfile *)(uintptr_t)fh;
+}
+
+/* "/proc/self/fd/N" relative to fs->proc_fd. */
+static inline void fd_name(char *buf, size_t len, int fd)
+{
+	snprintf(buf, len, "%d", fd);
+}
+
+static inline void fd_path(char *buf, size_t len, int fd)
+{
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+struct creds {
+	bool switched;
+};
+
+/*
+ * One call: O_PATH descriptors of up to two nodes, then the caller's
+ * credentials. The descriptors come first because reopening a node from
+ * its handle needs CAP_DAC_READ_SEARCH, which a caller's fsuid drops.
+ */
+struct call {
+	struct passthrough *fs;
+	int fd[2];
+	bool temp[2];
+	struct creds c;
+};
+
+/* passthrough_nodes.c: the caller's credentials, the inode table, calls. */
+int pt_note_errno(struct passthrough *fs, int e);
+int pt_creds_enter(struct passthrough *fs, struct furi_req *req, struct creds *c);
+void pt_creds_leave(struct passthrough *fs, struct creds *c);
+mode_t pt_creation_mode(struct furi_req *req, mode_t mode);
+bool pt_caller_in_group(struct furi_req *req, gid_t gid);
+struct pnode *pt_node_get(struct passthrough *fs, const struct stat *st, int *fd);
+void pt_node_put(struct passthrough *fs, struct pnode *n, uint64_t count);
+int pt_stat_fd(int fd, struct stat *st);
+void pt_entry_fill(struct passthrough *fs, struct pnode *n, const struct stat *st,
+		   struct furi_entry *e);
+int pt_node_from_fd(struct passthrough *fs, int fd, struct furi_entry *e);
+bool pt_bad_name(const char *name);
+int pt_do_lookup(struct passthrough *fs, int dirfd, const char *name, struct furi_entry *e);
+int pt_path_fd_of(struct passthrough *fs, int fd);
+int pt_call_begin(struct call *k, struct furi_req *req, struct pnode *a, struct pnode *b,
+		  bool as_caller);
+void pt_call_end(struct call *k);
+void pt_dir_sync(struct call *k, int dirfd);
+void pt_pin_before_remove(struct passthrough *fs, int dirfd, const char *name);
 /* Close a node's descriptor and free it. */
 void pt_node_free(struct passthrough *fs, struct pnode *n);
+
+/* The request handlers (passthrough.c). */
+extern const struct furi_ops pt_ops;
 
 #endif /* FURI_PASSTHROUGH_H */
