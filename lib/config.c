@@ -86,23 +86,99 @@ static int set_flag(bool *field, const char *key, const char *val, char *err, si
 	return 0;
 }
 
-/* mount(8)'s generic options, as MS_* flags for mount(2). */
+/*
+ * mount(8)'s generic options, as MS_* flags for mount(2): every one mount(8)
+ * passes to a FUSE filesystem. nosuid, nodev and ro map onto cfg->suid,
+ * cfg->dev and cfg->read_only (furi's defaults are nosuid,nodev). Options
+ * named by a set flag come first: furi_mount_flag_names() lists them.
+ */
 static const struct {
 	const char *name;
 	unsigned long set, clear;
 } mount_flag_opts[] = {
+	{ "ro", MS_RDONLY, 0 },
+	{ "nosuid", MS_NOSUID, 0 },
+	{ "nodev", MS_NODEV, 0 },
+	{ "noexec", MS_NOEXEC, 0 },
+	{ "sync", MS_SYNCHRONOUS, 0 },
+	{ "dirsync", MS_DIRSYNC, 0 },
 	{ "noatime", MS_NOATIME, MS_RELATIME | MS_STRICTATIME },
 	{ "relatime", MS_RELATIME, MS_NOATIME | MS_STRICTATIME },
 	{ "strictatime", MS_STRICTATIME, MS_NOATIME | MS_RELATIME },
-	{ "atime", 0, MS_NOATIME },
 	{ "nodiratime", MS_NODIRATIME, 0 },
-	{ "diratime", 0, MS_NODIRATIME },
-	{ "noexec", MS_NOEXEC, 0 },
+	{ "lazytime", MS_LAZYTIME, 0 },
+	{ "nosymfollow", MS_NOSYMFOLLOW, 0 },
+	{ "iversion", MS_I_VERSION, 0 },
+	{ "silent", MS_SILENT, 0 },
+	{ "rw", 0, MS_RDONLY },
+	{ "suid", 0, MS_NOSUID },
+	{ "dev", 0, MS_NODEV },
 	{ "exec", 0, MS_NOEXEC },
-	{ "sync", MS_SYNCHRONOUS, 0 },
 	{ "async", 0, MS_SYNCHRONOUS },
-	{ "dirsync", MS_DIRSYNC, 0 },
+	{ "atime", 0, MS_NOATIME },
+	{ "norelatime", 0, MS_RELATIME },	/* the kernel's default is relatime still */
+	{ "nostrictatime", 0, MS_STRICTATIME },
+	{ "diratime", 0, MS_NODIRATIME },
+	{ "nolazytime", 0, MS_LAZYTIME },
+	{ "symfollow", 0, MS_NOSYMFOLLOW },
+	{ "noiversion", 0, MS_I_VERSION },
+	{ "loud", 0, MS_SILENT },
+	/* Linux ignores mandatory locking since 5.15 (and warns about "mand"). */
+	{ "mand", 0, 0 },
+	{ "nomand", 0, 0 },
 };
+
+int furi_mount_option(const char *opt, unsigned long *flags)
+{
+	for (size_t i = 0; i < FURI_ARRAY_SIZE(mount_flag_opts); i++) {
+		if (strcmp(opt, mount_flag_opts[i].name))
+			continue;
+		*flags = (*flags & ~mount_flag_opts[i].clear) | mount_flag_opts[i].set;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+unsigned long furi_config_mount_flags(const struct furi_config *cfg)
+{
+	return cfg->mount_flags | (cfg->suid ? 0 : MS_NOSUID) | (cfg->dev ? 0 : MS_NODEV) |
+	       (cfg->read_only ? MS_RDONLY : 0);
+}
+
+int furi_mount_flag_names(unsigned long flags, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < FURI_ARRAY_SIZE(mount_flag_opts) && mount_flag_opts[i].set; i++) {
+		int n;
+
+		if (!(flags & mount_flag_opts[i].set))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", mount_flag_opts[i].name);
+		if (n < 0 || (size_t)n >= len - used)
+			return -ENAMETOOLONG;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+/* One of mount(8)'s options: applied to cfg's mount fields. -ENOENT if opt is none. */
+static int set_mount_option(struct furi_config *cfg, const char *key, const char *val,
+			    char *err, size_t errlen)
+{
+	unsigned long flags = furi_config_mount_flags(cfg);
+
+	if (furi_mount_option(key, &flags))
+		return -ENOENT;
+	if (val)
+		return furi_seterr(err, errlen, EINVAL, "-o %s takes no value (got '%s')", key, val);
+	cfg->suid = !(flags & MS_NOSUID);
+	cfg->dev = !(flags & MS_NODEV);
+	cfg->read_only = flags & MS_RDONLY;
+	cfg->mount_flags = flags & ~(MS_NOSUID | MS_NODEV | MS_RDONLY);
+	return 0;
+}
 
 /* The names an enum option takes; aliases come last and are not listed in errors. */
 struct choice {
@@ -199,10 +275,9 @@ static int libfuse_option(struct furi_config *cfg, const char *key, const char *
 
 int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen)
 {
-	int r;
-
 	char *val = strchr(opt, '=');
 	const char *key = opt;
+	int r;
 
 	if (val)
 		*val++ = '\0';
@@ -223,26 +298,15 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 		return set_flag(&cfg->allow_other, key, val, err, errlen);
 	if (!strcmp(key, "default_permissions"))
 		return set_flag(&cfg->default_permissions, key, val, err, errlen);
-	if (!strcmp(key, "ro"))
-		return set_flag(&cfg->read_only, key, val, err, errlen);
-	if (!strcmp(key, "rw")) {
-		cfg->read_only = false;
-		return val ? furi_seterr(err, errlen, EINVAL, "-o rw takes no value") : 0;
-	}
-	if (!strcmp(key, "suid"))
-		return set_flag(&cfg->suid, key, val, err, errlen);
 	if (!strcmp(key, "auto_unmount"))
 		return set_flag(&cfg->auto_unmount, key, val, err, errlen);
-	if (!strcmp(key, "dev"))
-		return set_flag(&cfg->dev, key, val, err, errlen);
-	for (size_t i = 0; i < FURI_ARRAY_SIZE(mount_flag_opts); i++) {
-		if (strcmp(key, mount_flag_opts[i].name))
-			continue;
-		if (val)
-			return furi_seterr(err, errlen, EINVAL, "-o %s takes no value (got '%s')", key, val);
-		cfg->mount_flags = (cfg->mount_flags & ~mount_flag_opts[i].clear) | mount_flag_opts[i].set;
-		return 0;
-	}
+	r = set_mount_option(cfg, key, val, err, errlen);
+	if (r != -ENOENT)
+		return r;
+	if (!strcmp(key, "remount"))
+		return furi_seterr(err, errlen, EINVAL,
+				   "-o remount changes a mounted filesystem, furi mount makes a new one "
+				   "(fix: mount -o remount,OPTS MOUNTPOINT)");
 	if (!strcmp(key, "writeback_cache"))
 		return set_flag(&cfg->writeback_cache, key, val, err, errlen);
 	if (!strcmp(key, "debug"))
@@ -304,12 +368,15 @@ const char *furi_config_help(void)
 "                          user_allow_other in /etc/fuse.conf)\n"
 "  -o default_permissions  let the kernel check modes and owners\n"
 "  -o ro | rw              mount read-only or read-write (default rw)\n"
-"  -o suid, -o dev         honour setuid bits and device nodes (off by default)\n"
+"  -o suid, -o dev         honour setuid bits and device nodes (default: nosuid,\n"
+"                          nodev)\n"
+"  -o noexec, sync, dirsync, noatime, relatime, strictatime, nodiratime, lazytime,\n"
+"     nosymfollow, iversion, silent (and exec, async, atime, norelatime,\n"
+"     nostrictatime, diratime, nolazytime, symfollow, noiversion, loud, mand,\n"
+"     nomand): as in mount(8)\n"
 "  -o auto_unmount         unmount when the server dies, even of kill -9, so a\n"
 "                          crash leaves no dead mount (ENOTCONN) behind (a\n"
 "                          watcher process does it; as a user, with fusermount3)\n"
-"  -o noatime, relatime, strictatime, nodiratime, noexec, sync, dirsync (and\n"
-"                          atime, diratime, exec, async): as in mount(8)\n"
 "  -o max_read=BYTES       largest READ the kernel sends\n"
 "  -o max_write=BYTES      largest WRITE the kernel sends (default 1M); each io_uring\n"
 "                          entry holds a buffer of this size. The kernel allows at\n"

@@ -265,6 +265,13 @@ struct furi_chan_stats *furi_status_chan(struct furi_session *se, const char *na
 void furi_status_publish(struct furi_session *se, enum furi_status_state state);
 void furi_status_remove(struct furi_session *se);
 
+/* ---- config.c ---- */
+
+/* Every MS_* flag mount(2) gets for cfg: nosuid, nodev and ro included. */
+unsigned long furi_config_mount_flags(const struct furi_config *cfg);
+/* "ro,nosuid,noatime": mount(8)'s names of flags, for fusermount3. */
+int furi_mount_flag_names(unsigned long flags, char *buf, size_t len);
+
 /* ---- mount.c ---- */
 
 int furi_mount(struct furi_session *se, const char *mountpoint, char *err, size_t errlen);

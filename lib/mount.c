@@ -124,7 +124,7 @@ static int mount_syscall(struct furi_session *se, char *err, size_t errlen)
 {
 	const struct furi_config *cfg = &se->cfg;
 	char opts[512] = "", type[128];
-	unsigned long flags = 0;
+	unsigned long flags;
 	int fd, r;
 
 	fd = open(fuse_device(), O_RDWR | O_CLOEXEC);
@@ -150,13 +150,7 @@ static int mount_syscall(struct furi_session *se, char *err, size_t errlen)
 		close(fd);
 		return furi_seterr(err, errlen, EINVAL, "mount options too long");
 	}
-	if (!cfg->suid)
-		flags |= MS_NOSUID;
-	if (!cfg->dev)
-		flags |= MS_NODEV;
-	if (cfg->read_only)
-		flags |= MS_RDONLY;
-	flags |= cfg->mount_flags;
+	flags = furi_config_mount_flags(cfg);
 	if (mount(cfg->fsname ? cfg->fsname : "furi", se->mountpoint, type, flags, opts)) {
 		int e = errno;
 
@@ -174,15 +168,6 @@ static int mount_syscall(struct furi_session *se, char *err, size_t errlen)
 	se->fd = fd;
 	return 0;
 }
-
-static const struct {
-	unsigned long flag;
-	const char *name;
-} flag_names[] = {
-	{ MS_NOATIME, "noatime" }, { MS_RELATIME, "relatime" },
-	{ MS_STRICTATIME, "strictatime" }, { MS_NODIRATIME, "nodiratime" },
-	{ MS_NOEXEC, "noexec" }, { MS_SYNCHRONOUS, "sync" }, { MS_DIRSYNC, "dirsync" },
-};
 
 /* Receive the /dev/fuse fd fusermount3 opened for us. */
 static int receive_fd(int sock)
@@ -297,10 +282,18 @@ static int run_fusermount(char *const argv[], int commfd, char *msg, size_t msgl
 	return 128;
 }
 
+/*
+ * The flags fusermount3 (fuse3 3.14) takes by name; relatime is the
+ * kernel's default anyway.
+ */
+#define FUSERMOUNT_FLAGS	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_SYNCHRONOUS | \
+				 MS_DIRSYNC | MS_NOATIME)
+
 static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 {
 	const struct furi_config *cfg = &se->cfg;
-	char opts[512] = "", said[1024];
+	char opts[512] = "", said[1024], names[256];
+	unsigned long flags;
 	char *argv[] = { "fusermount3", "-o", opts, "--", se->mountpoint, NULL };
 	int sv[2], r, fd;
 
@@ -313,14 +306,18 @@ static int mount_fusermount(struct furi_session *se, char *err, size_t errlen)
 		r = opt_add(opts, sizeof(opts), "default_permissions");
 	if (!r && cfg->max_read)
 		r = opt_add(opts, sizeof(opts), "max_read=%u", cfg->max_read);
-	if (!r && cfg->read_only)
-		r = opt_add(opts, sizeof(opts), "ro");
+	/* fusermount3 knows some of mount(8)'s flag names; a user's mount is nosuid,nodev. */
+	flags = (furi_config_mount_flags(cfg) | MS_NOSUID | MS_NODEV) & ~MS_RELATIME;
+	if (flags & ~FUSERMOUNT_FLAGS) {
+		furi_mount_flag_names(flags & ~FUSERMOUNT_FLAGS, names, sizeof(names));
+		return furi_seterr(err, errlen, EINVAL,
+				   "-o %s: fusermount3 cannot set it on a user's mount (fix: mount as root, or leave the option out)",
+				   names);
+	}
 	if (!r)
-		r = opt_add(opts, sizeof(opts), "nosuid,nodev");
-	/* fusermount3 knows mount(8)'s flag names. */
-	for (size_t i = 0; !r && i < FURI_ARRAY_SIZE(flag_names); i++)
-		if (cfg->mount_flags & flag_names[i].flag)
-			r = opt_add(opts, sizeof(opts), "%s", flag_names[i].name);
+		r = furi_mount_flag_names(flags, names, sizeof(names));
+	if (!r)
+		r = opt_add(opts, sizeof(opts), "%s", names);
 	if (r)
 		return furi_seterr(err, errlen, EINVAL, "mount options too long");
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))

@@ -327,6 +327,30 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 	return 0;
 }
 
+/* Our mount is no longer on the mountpoint (unmounted, or never seen there). */
+static bool mount_gone(const struct furi_session *se)
+{
+	struct furi_mountinfo mi;
+
+	return furi_mountinfo_find(se->mountpoint, &mi) || mi.major != se->dev_major ||
+	       mi.minor != se->dev_minor;
+}
+
+/*
+ * FURI_FAULT=init_after_umount: read INIT only once the mount is gone (up
+ * to 20 s), so that tests meet an unmount racing INIT every time.
+ */
+static void fault_wait_for_umount(const struct furi_session *se)
+{
+	const char *f = getenv("FURI_FAULT");
+	int i;
+
+	if (!f || strcmp(f, "init_after_umount"))
+		return;
+	for (i = 0; i < 2000 && !mount_gone(se); i++)
+		usleep(10000);
+}
+
 /* Read and answer INIT on the master fd before any worker exists. */
 static int serve_init(struct furi_session *se, char *err, size_t errlen)
 {
@@ -336,6 +360,7 @@ static int serve_init(struct furi_session *se, char *err, size_t errlen)
 
 	if (!buf)
 		return furi_seterr(err, errlen, ENOMEM, "out of memory");
+	fault_wait_for_umount(se);
 	for (attempts = 0; attempts < 3; attempts++) {
 		ssize_t n = read(se->fd, buf, INIT_BUFSIZE);
 
@@ -477,6 +502,19 @@ int furi_session_mount(struct furi_session *se, const char *mountpoint, char *er
 		goto out_unmount;
 	se->dev_fuse_stats = furi_status_chan(se, "dev_fuse", FURI_CHAN_DEV_FUSE, -1);
 	r = serve_init(se, err, errlen);
+	/*
+	 * Unmounted before INIT was answered, or before the ring registered:
+	 * the kernel aborted the connection, so reading INIT gave ENODEV, its
+	 * reply ENOENT, REGISTER ENOTCONN. That is an ordinary unmount, not a
+	 * failure: the session is over before it served a request.
+	 */
+	if (mount_gone(se)) {
+		snprintf(se->transport_line, sizeof(se->transport_line),
+			 "unmounted before it served a request");
+		se->destroyed_fs |= !se->conn.proto_major;	/* ops->init never ran */
+		furi_session_ended(se);
+		return 0;
+	}
 	if (r)
 		goto out_status;
 	apply_readahead(se);

@@ -9,9 +9,9 @@
  * SOURCE names the filesystem (memfs, passthrough, ...) and may carry its
  * argument after a colon (passthrough:/srv/data), as /proc/mounts shows furi
  * mounts; or the arguments come as -o source=ARG, one per argument, in
- * order. The other options go to `furi mount` as -o options, except mount(8)'s
- * own and the ones the kernel shows in /proc/mounts, which are dropped (see
- * `drop` below). The helper then execs
+ * order. The other options go to `furi mount` as -o options, except those
+ * only mount(8) reads and the ones the kernel shows in /proc/mounts, which
+ * are dropped (see `drop` below). The helper then execs
  *
  *	furi mount -o fsname=SOURCE FS [ARG...] MOUNTPOINT [-o OPTS]
  *
@@ -23,6 +23,10 @@
  * so furi's messages and exit status (0, 1 failure, 2 usage) are the
  * helper's. furi is looked up next to this program (a build directory),
  * then in the configured bindir, then in PATH.
+ *
+ * With -o remount the mount on MOUNTPOINT gets the generic options given
+ * (ro, rw, nosuid, noatime, ...) with mount(2) here, as mount(8) itself
+ * does for `mount -o remount`; furi's own options cannot change then.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,13 +36,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <furi/furi.h>
 
 #ifndef FURI_BINDIR
 #define FURI_BINDIR "/usr/local/bin"
 #endif
 
 #define MAX_ARGS 8
+
+#ifndef ST_NOSYMFOLLOW
+#define ST_NOSYMFOLLOW 0x2000	/* the kernel's statfs flag; glibc 2.36 lacks it */
+#endif
 
 static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, const char *fmt, ...)
 {
@@ -55,16 +67,15 @@ static void __attribute__((noreturn, format(printf, 2, 3))) die(int status, cons
 #define USAGE "expected: mount.fuse.furi FS[:ARG] MOUNTPOINT [-o source=ARG,OPTS] (see: furi help mount)"
 
 /*
- * mount(8)'s options that mean nothing to furi, or are furi's defaults, and
- * the ones the kernel records for a FUSE mount (a /proc/mounts line copied
- * into fstab carries them).
+ * mount(8)'s options that only mount(8) reads, and the ones the kernel
+ * records for a FUSE mount (a /proc/mounts line copied into fstab carries
+ * them).
  */
 static bool drop(const char *opt)
 {
 	static const char *const words[] = {
 		"defaults", "auto", "noauto", "user", "nouser", "users", "owner", "group",
-		"_netdev", "nofail", "nosuid", "nodev", "exec", "atime", "relatime", "async",
-		"silent", "loud", NULL,
+		"_netdev", "nofail", NULL,
 	};
 	size_t i;
 
@@ -76,6 +87,45 @@ static bool drop(const char *opt)
 		if (!strcmp(opt, words[i]))
 			return true;
 	return false;
+}
+
+/*
+ * A remount replaces every per-mount flag: start from the mount's own
+ * (statvfs), apply the options in order. Only mount(8)'s generic options
+ * can change on a mounted furi filesystem. statvfs does not show lazytime,
+ * which stays only when given again.
+ */
+static int remount(const char *mountpoint, char *opts)
+{
+	static const struct {
+		unsigned long st, ms;
+	} now[] = {
+		{ ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV },
+		{ ST_NOEXEC, MS_NOEXEC }, { ST_SYNCHRONOUS, MS_SYNCHRONOUS },
+		{ ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME },
+		{ ST_RELATIME, MS_RELATIME }, { ST_NOSYMFOLLOW, MS_NOSYMFOLLOW },
+	};
+	unsigned long flags = 0;
+	struct statvfs sv;
+	char *opt, *save = NULL;
+	size_t i;
+
+	if (statvfs(mountpoint, &sv))
+		die(1, "cannot remount %s: %s (fix: name a mounted furi filesystem)", mountpoint,
+		    strerror(errno));
+	for (i = 0; i < sizeof(now) / sizeof(now[0]); i++)
+		if (sv.f_flag & now[i].st)
+			flags |= now[i].ms;
+	if (!(flags & (MS_NOATIME | MS_RELATIME)))
+		flags |= MS_STRICTATIME;
+	for (opt = strtok_r(opts, ",", &save); opt; opt = strtok_r(NULL, ",", &save))
+		if (furi_mount_option(opt, &flags))
+			die(1, "-o %s cannot change by remount, only mount(8)'s generic options can (fix: umount %s and mount it again with -o %s)",
+			    opt, mountpoint, opt);
+	if (mount(NULL, mountpoint, NULL, MS_REMOUNT | flags, NULL))
+		die(1, "remount of %s failed: %s%s", mountpoint, strerror(errno),
+		    errno == EPERM ? " (fix: run as root)" : "");
+	return 0;
 }
 
 /* The furi binary: beside this program, then FURI_BINDIR, then PATH. */
@@ -109,7 +159,7 @@ int main(int argc, char **argv)
 	char *xargv[MAX_ARGS + 10], fsname[1100], *colon;
 	size_t used = 0;
 	int npos = 0, nargs = 0, i, x = 0;
-	bool fake = false;
+	bool fake = false, is_remount = false;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -143,6 +193,10 @@ int main(int argc, char **argv)
 				}
 				if (drop(opt))
 					continue;
+				if (!strcmp(opt, "remount")) {
+					is_remount = true;
+					continue;
+				}
 				n = snprintf(opts + used, sizeof(opts) - used, "%s%s", used ? "," : "", opt);
 				if (n < 0 || (size_t)n >= sizeof(opts) - used)
 					die(2, "mount options too long");
@@ -172,6 +226,8 @@ int main(int argc, char **argv)
 		die(2, "%s; " USAGE, npos ? "no mountpoint given" : "no filesystem given");
 	if (fake)
 		return 0;
+	if (is_remount)
+		return remount(pos[1], opts);
 
 	xargv[x++] = "furi";
 	xargv[x++] = "mount";

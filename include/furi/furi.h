@@ -627,6 +627,13 @@ void furi_config_init(struct furi_config *cfg);
  * values point into opt, which must outlive cfg.
  */
 int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen);
+/*
+ * Apply one of mount(8)'s generic options (ro, nosuid, noatime, ...; the
+ * ones furi_config_set() maps onto read_only, suid, dev and mount_flags)
+ * to a set of MS_* flags for mount(2), as a remount needs. Returns 0, or
+ * -ENOENT when opt is not one of them.
+ */
+int furi_mount_option(const char *opt, unsigned long *flags);
 /** The help text of every option furi_config_set() knows. */
 const char *furi_config_help(void);
 
@@ -640,9 +647,11 @@ struct furi_session *furi_session_new(const struct furi_config *cfg,
 /*
  * Mount on mountpoint (mount(2) as root, fusermount3 otherwise), answer
  * INIT and start the transport. Returns once the filesystem is usable, 0 or
- * -errno with one line in err. Blocks SIGINT, SIGTERM and SIGHUP in the
- * calling thread (and so in every thread it starts); furi_session_wait()
- * takes them.
+ * -errno with one line in err. An unmount before INIT was answered is no
+ * error: 0, furi_session_transport_line() says "unmounted before it served
+ * a request" and furi_session_wait() returns at once. Blocks SIGINT,
+ * SIGTERM and SIGHUP in the calling thread (and so in every thread it
+ * starts); furi_session_wait() takes them.
  */
 int furi_session_mount(struct furi_session *se, const char *mountpoint,
 		       char *err, size_t errlen);

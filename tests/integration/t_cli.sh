@@ -621,6 +621,50 @@ assert_fails_with status-relative-not-mountpoint 1 "$d is not a mountpoint" "fur
 	bash -c "cd '$T_DIR' && exec '$FURI' status plain-dir"
 
 # ---------------------------------------------------------------------------
+# mount(8)'s generic options: each accepted, each with its effect on the
+# mount (per-mount flags and the superblock's, from mountinfo), on both
+# transports.
+
+# mount_opts MNT: "VFS-OPTS | SUPER-OPTS" of the mount on MNT, each ",a,b,".
+mount_opts() {
+	awk -v m="$1" '$5 == m { for (i = 7; $i != "-"; i++); print "," $6 ", | ," $(i + 3) "," }' \
+		/proc/self/mountinfo
+}
+
+# opts_case LABEL OPTS WANT... : mount memfs with -o OPTS; each WANT is
+# "+word" (in the mount's options) or "-word" (not there).
+opts_case() {
+	local label=$1 opts=$2 w got
+	shift 2
+	m=$(t_mkdir "opts-$label")
+	if ! furi_mount memfs "$m" -o "$opts"; then
+		t_not_ok "mount-opts/$label" "furi mount memfs -o $opts failed: $FURI_MOUNT_LINE"
+		return
+	fi
+	got=$(mount_opts "$m")
+	for w in "$@"; do
+		case "$w" in
+		+*) assert_contains "mount-opts/$label/${w#+}" "$got" ",${w#+}," ;;
+		-*) assert_not_contains "mount-opts/$label/no-${w#-}" "$got" ",${w#-}," ;;
+		esac
+	done
+	furi_umount "$m" || t_not_ok "mount-opts/$label/umount" "mount or server still there"
+}
+
+for tr in uring legacy; do
+	opts_case "$tr-defaults" "transport=$tr" +nosuid +nodev +relatime +rw -noexec -sync
+	opts_case "$tr-restrictive" "transport=$tr,nosuid,nodev,noexec,ro,sync,dirsync,noatime,lazytime,nosymfollow,silent,iversion,nomand" \
+		+nosuid +nodev +noexec +ro +noatime +nosymfollow +sync +dirsync +lazytime -relatime
+	opts_case "$tr-permissive" "transport=$tr,suid,dev,exec,rw,async,strictatime,nodiratime,loud,noiversion,nolazytime,symfollow,mand" \
+		-nosuid -nodev -noexec +rw +nodiratime -relatime -noatime -sync -lazytime -nosymfollow
+	opts_case "$tr-undone" "transport=$tr,noatime,atime,nodiratime,diratime,strictatime,nostrictatime,norelatime,ro,rw,noexec,exec,sync,async" \
+		+relatime -noatime -nodiratime +rw -noexec -sync
+done
+m=$(t_mkdir opts-remount)
+mount_fails furi-remount 2 "-o remount changes a mounted filesystem" "fix: mount -o remount,OPTS MOUNTPOINT" "$m" -- \
+	"$FURI" mount memfs "$m" -o remount
+
+# ---------------------------------------------------------------------------
 # mount.fuse.furi, the mount(8) helper
 
 if [ ! -x "$HELPER" ]; then
@@ -685,6 +729,31 @@ else
 	assert_contains helper-noatime/noatime ",$opts," ",noatime,"
 	assert_contains helper-noatime/noexec ",$opts," ",noexec,"
 	t_is_mounted "$m" && { t_track_mount "$m"; furi_umount "$m"; }
+	# -o remount through the helper changes the generic flags of the mount in place.
+	if t_run "$HELPER" memfs "$m" -o nosuid,nodev && t_is_fuse_mounted "$m"; then
+		t_track_mount "$m"
+		pid=$(server_pid "$m")
+		echo before >"$m/f"
+		t_run "$HELPER" memfs "$m" -o remount,ro,noatime,noexec
+		assert_eq helper-remount/exit-status 0 "$RC"
+		got=$(mount_opts "$m")
+		for w in ro noatime noexec nosuid nodev; do
+			assert_contains "helper-remount/$w" "$got" ",$w,"
+		done
+		assert_fails helper-remount/read-only sh -c "echo after >'$m/f'"
+		assert_eq helper-remount/same-server "$pid" "$(server_pid "$m")"
+		t_run "$HELPER" memfs "$m" -o remount,rw,relatime
+		got=$(mount_opts "$m")
+		assert_contains helper-remount/rw-again "$got" ",rw,"
+		assert_contains helper-remount/relatime "$got" ",relatime,"
+		assert_contains helper-remount/noexec-kept "$got" ",noexec,"
+		assert_cmd helper-remount/writable sh -c "echo after >'$m/f'"
+		assert_fails_with helper-remount-furi-opt 1 "-o size=1M cannot change by remount" "fix: umount $m" \
+			"$HELPER" memfs "$m" -o remount,size=1M
+		furi_umount "$m"
+	else
+		t_not_ok helper-remount/mounted "nothing mounted: $ERR"
+	fi
 	assert_fails_with helper-no-mountpoint 2 "no mountpoint given" "see: furi help mount" "$HELPER" memfs
 	assert_fails_with helper-no-args 2 "no filesystem given" "see: furi help mount" "$HELPER"
 	assert_fails_with helper-bad-flag 2 "unknown option '-q'" "see: furi help mount" "$HELPER" memfs "$m" -q

@@ -226,6 +226,29 @@ else
 fi
 unset XDG
 
+# --- mount(8)'s generic options through fusermount3: those it takes by name
+# reach the mount; the others are refused with the reason, not by fusermount3's
+# "unknown option".
+m=$(umnt opts)
+t_run "$AS_USER" "$FURI" mount memfs "$m" -o "$small,transport=legacy,noatime,noexec,sync,dirsync,ro,nosuid,nodev,relatime,noatime"
+assert_eq user-opts/exit-status 0 "$RC"
+if t_is_fuse_mounted "$m"; then
+	t_track_mount "$m"
+	pid=$(user_status "$m" | jq -r '.pid // empty')
+	got=$(awk -v m="$m" '$5 == m { for (i = 7; $i != "-"; i++); print "," $6 "," $(i + 3) "," }' /proc/self/mountinfo)
+	for w in ro noatime noexec nosuid nodev sync dirsync; do
+		assert_contains "user-opts/$w" "$got" ",$w,"
+	done
+	as_user fusermount3 -u "$m"
+	[ -n "$pid" ] && t_wait_pid_exit "$pid" 10
+	t_untrack_mount "$m"
+else
+	t_not_ok user-opts/mounted "nothing mounted: ${ERR:0:300}"
+fi
+assert_fails_with user-opts-strictatime 1 "-o strictatime,nodiratime: fusermount3 cannot set it on a user's mount" \
+	"fix: mount as root" "$AS_USER" "$FURI" mount memfs "$m" -o "$small,strictatime,nodiratime"
+assert_left_clean user-opts-strictatime "$m"
+
 # --- memlock: registering payload buffers as fixed buffers counts against
 # RLIMIT_MEMLOCK without CAP_IPC_LOCK. Nothing is registered before backend
 # I/O, each entry then registers only the head it uses, and an entry the

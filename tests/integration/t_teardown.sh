@@ -2,7 +2,8 @@
 # t_teardown.sh - every way a mount ends, on both transports, looped:
 # umount, SIGTERM, SIGINT, SIGHUP, SIGKILL of the server (the mount answers
 # ENOTCONN and can be unmounted), abort through the fusectl filesystem, and
-# each of umount, SIGTERM, SIGKILL and abort while I/O is in flight. Nothing
+# each of umount, SIGTERM, SIGKILL and abort while I/O is in flight, and an
+# umount before the server answered INIT (an ordinary unmount). Nothing
 # may hang: every wait has a deadline, and a timeout is a failure.
 #
 # FURI_CYCLES sets the cycles per case (default 20; 200 with FURI_STRESS=1).
@@ -232,4 +233,45 @@ if furi_mount memfs "$m" -o "transport=$transport,$opts"; then
 else
 	t_not_ok "$transport/no-auto_unmount-mount" "$FURI_MOUNT_LINE"
 fi
+
+# --- an unmount before the server has answered INIT ---------------------------
+# An ordinary unmount: furi mount exits 0 with its one line and no error, and
+# the server is gone. umount -c: a canonicalizing umount would stat the
+# mount, which waits for INIT. With FURI_FAULT=init_after_umount the server
+# reads INIT only after the unmount, so every cycle meets the race; without
+# it, whichever comes first: 50 cycles in all, over both transports.
+# init_race TRANSPORT [FAULT]: one cycle; prints what went wrong, if anything.
+init_race() {
+	local m=$1 out="$T_DIR/init-race.out" pid rc deadline=$((SECONDS + 20))
+	FURI_FAULT=${3:-} "$FURI" mount memfs "$m" -o "$opts,transport=$2" >"$out" 2>&1 &
+	pid=$!
+	until grep -q " $m .* - fuse" /proc/self/mountinfo; do
+		kill -0 "$pid" 2>/dev/null || break
+		[ $SECONDS -ge $deadline ] && { echo "not mounted after 20 s"; kill "$pid"; wait "$pid"; return 1; }
+	done
+	timeout 10 umount -c "$m" || echo "umount -c failed"
+	wait "$pid"
+	rc=$?
+	[ $rc -eq 0 ] || echo "furi mount exited $rc"
+	[ "$(wc -l <"$out")" -eq 1 ] && grep -q "^furi: memfs on $m: " "$out" ||
+		echo "output: $(head -c 300 "$out")"
+	! grep -Eqi "cannot|error|fail" "$out" || echo "error output: $(head -c 300 "$out")"
+	[ -z "${3:-}" ] || grep -q "unmounted before it served a request" "$out" ||
+		echo "the race was not met: $(head -c 300 "$out")"
+	! grep -q " $m " /proc/self/mountinfo || { umount -l "$m"; echo "still mounted"; }
+	! pgrep -f -- "$m" >/dev/null || echo "server left: $(pgrep -af -- "$m")"
+}
+for transport in uring legacy; do
+	for fault in init_after_umount ""; do
+		label=$transport/umount-before-init${fault:+-forced}
+		m=$(t_mkdir "init-$transport${fault:+-forced}")
+		n=$([ -n "$fault" ] && echo 5 || echo 20)
+		failed=""
+		for i in $(seq 1 "$n"); do
+			why=$(init_race "$m" "$transport" "$fault")
+			[ -z "$why" ] || { failed="cycle $i: $why"; break; }
+		done
+		if [ -z "$failed" ]; then t_ok "$label ($n cycles)"; else t_not_ok "$label" "$failed"; fi
+	done
+done
 t_done

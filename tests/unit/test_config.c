@@ -388,9 +388,81 @@ static void test_mount_flags(void)
 	CHECK(strstr(msg, "noatime") != NULL);
 }
 
+/* Every option mount(8) passes to a FUSE filesystem, each with its effect on cfg. */
+static void test_every_mount8_option(void)
+{
+	static const struct {
+		const char *opts;	/* applied in order to a fresh config */
+		unsigned long flags;	/* furi_mount_option() from 0 */
+		bool suid, dev, ro;
+	} cases[] = {
+		{ "nosuid,nodev", MS_NOSUID | MS_NODEV, false, false, false },
+		{ "suid,dev", 0, true, true, false },
+		{ "suid,nosuid", MS_NOSUID, false, false, false },
+		{ "ro", MS_RDONLY, false, false, true },
+		{ "ro,rw", 0, false, false, false },
+		{ "noexec", MS_NOEXEC, false, false, false },
+		{ "noexec,exec", 0, false, false, false },
+		{ "sync,dirsync", MS_SYNCHRONOUS | MS_DIRSYNC, false, false, false },
+		{ "sync,async", 0, false, false, false },
+		{ "noatime,nodiratime", MS_NOATIME | MS_NODIRATIME, false, false, false },
+		{ "noatime,atime", 0, false, false, false },
+		{ "relatime,norelatime", 0, false, false, false },
+		{ "strictatime", MS_STRICTATIME, false, false, false },
+		{ "noatime,strictatime", MS_STRICTATIME, false, false, false },
+		{ "strictatime,nostrictatime", 0, false, false, false },
+		{ "nodiratime,diratime", 0, false, false, false },
+		{ "lazytime", MS_LAZYTIME, false, false, false },
+		{ "lazytime,nolazytime", 0, false, false, false },
+		{ "nosymfollow", MS_NOSYMFOLLOW, false, false, false },
+		{ "nosymfollow,symfollow", 0, false, false, false },
+		{ "iversion,noiversion", 0, false, false, false },
+		{ "silent", MS_SILENT, false, false, false },
+		{ "silent,loud", 0, false, false, false },
+		{ "mand,nomand", 0, false, false, false },
+	};
+	char msg[256], buf[128], *o, *save;
+
+	for (size_t i = 0; i < FURI_ARRAY_SIZE(cases); i++) {
+		struct furi_config c;
+		unsigned long flags = 0;
+
+		furi_config_init(&c);
+		snprintf(buf, sizeof(buf), "%s", cases[i].opts);
+		save = NULL;
+		for (o = strtok_r(buf, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			char one[32];
+
+			snprintf(one, sizeof(one), "%s", o);
+			CHECK_EQ(furi_config_set(&c, one, msg, sizeof(msg)), 0);
+			CHECK_EQ(furi_mount_option(o, &flags), 0);
+		}
+		CHECK_EQ_U64(flags, cases[i].flags);
+		CHECK_EQ(c.suid, cases[i].suid);
+		CHECK_EQ(c.dev, cases[i].dev);
+		CHECK_EQ(c.read_only, cases[i].ro);
+		CHECK_EQ_U64(c.mount_flags, cases[i].flags & ~(MS_NOSUID | MS_NODEV | MS_RDONLY));
+	}
+	/* Not a mount(8) option: the caller tries its own. */
+	{
+		unsigned long flags = 0;
+		struct furi_config c;
+		char rm[] = "remount", ns[] = "nosuid=1";
+
+		CHECK_EQ(furi_mount_option("size", &flags), -ENOENT);
+		CHECK_EQ(furi_mount_option("remount", &flags), -ENOENT);
+		furi_config_init(&c);
+		CHECK_EQ(furi_config_set(&c, rm, msg, sizeof(msg)), -EINVAL);
+		CHECK(strstr(msg, "mount -o remount") != NULL);
+		CHECK_EQ(furi_config_set(&c, ns, msg, sizeof(msg)), -EINVAL);
+		CHECK(strstr(msg, "nosuid") != NULL);
+	}
+}
+
 int main(void)
 {
 	test_mount_flags();
+	test_every_mount8_option();
 	test_defaults();
 	test_string_options_point_into_opt();
 	test_flag_options();
