@@ -69,16 +69,19 @@ void furi_interrupt_request(struct furi_session *se, uint64_t unique)
 	pthread_mutex_unlock(&se->int_lock);
 }
 
-void furi_interrupt_forget(struct furi_req *req)
+bool furi_interrupt_forget(struct furi_req *req)
 {
 	struct furi_session *se = req->se;
+	bool listed;
 
 	pthread_mutex_lock(&se->int_lock);
-	if (req->int_listed)
+	listed = req->int_listed;
+	if (listed)
 		list_del(se, req);
 	while (se->int_running == req && !pthread_equal(se->int_runner, pthread_self()))
 		pthread_cond_wait(&se->int_done, &se->int_lock);
 	pthread_mutex_unlock(&se->int_lock);
+	return listed;
 }
 
 void furi_req_on_interrupt(struct furi_req *req,

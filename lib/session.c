@@ -388,6 +388,11 @@ struct furi_session *furi_session_new(const struct furi_config *cfg,
 	pthread_mutex_init(&se->int_lock, NULL);
 	pthread_cond_init(&se->int_done, NULL);
 	pthread_mutex_init(&se->notify_lock, NULL);
+	if (furi_offload_init(se)) {
+		furi_seterr(err, errlen, ENOMEM, "out of memory");
+		furi_session_destroy(se);
+		return NULL;
+	}
 	return se;
 }
 
@@ -439,6 +444,8 @@ static void stop_transports(struct furi_session *se, bool force)
 	atomic_store(&se->stopping, true);
 	furi_uring_stop(se);
 	furi_legacy_stop(se, force);
+	/* A helper still in a handler finishes it; its reply goes nowhere. */
+	furi_offload_stop(se);
 }
 
 int furi_session_mount(struct furi_session *se, const char *mountpoint, char *err, size_t errlen)
@@ -586,6 +593,7 @@ void furi_session_destroy(struct furi_session *se)
 		close(se->fd);
 	}
 	close(se->exit_fd);
+	furi_offload_free(se);
 	furi_notify_free(se);
 	pthread_mutex_destroy(&se->notify_lock);
 	pthread_cond_destroy(&se->int_done);
