@@ -72,4 +72,54 @@ for transport in uring legacy; do
 	wait "$pid"
 	assert_eq "$transport/server-exit-status" 0 "$?"
 done
+
+# A call through the mount that a signal interrupts: prints "<result> <errno>".
+interrupted_access() {
+	taskset -c 0 timeout -s KILL 20 python3 - "$1" <<'PY'
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+signal.signal(signal.SIGALRM, lambda *a: None)   # no SA_RESTART: the call returns EINTR
+signal.setitimer(signal.ITIMER_REAL, 0.5)
+r = libc.access(sys.argv[1].encode(), os.F_OK)
+print(r, ctypes.get_errno())
+PY
+}
+
+# passthrough over a source whose subdirectory is a FUSE mount with a stopped server.
+src=$(t_mkdir pt-src)
+m=$(t_mkdir pt-mnt)
+mkdir -p "$src/sub"
+for i in $(seq 1 50); do : >"$src/other$i"; done
+if furi_mount memfs "$src/sub" && furi_mount passthrough "$src" "$m"; then
+	inner=$("$FURI" status "$src/sub" --json | jq -r .pid)
+	: >"$src/sub/inside"
+	t_on_exit "kill -CONT $inner 2>/dev/null"
+	kill -STOP "$inner"
+	# The LOOKUP of "sub" hangs in the source's stat; the client is interrupted.
+	assert_eq "pt/interrupted-client-gets-EINTR" "-1 4" "$(interrupted_access "$m/sub/inside")"
+	assert_ge "pt/source-call-still-stuck" 1 "$(grep -l '^furi-block' /proc/"$(furi_json_get "$m" pid)"/task/*/comm | wc -l)"
+	taskset -c 0 ls "$m/sub" >"$T_DIR/ls.out" 2>&1 &
+	lister=$!
+	wait_for lister 10 in_flight_ge "$m" 1 ||
+		t_not_ok "pt/ls-reaches-the-stuck-source" "no request in flight"
+	paths=()
+	for i in $(seq 1 50); do paths+=("$m/other$i"); done
+	assert_eq "pt/lookups-of-other-names-while-the-source-hangs" done \
+		"$(stat_many 50 "${paths[@]}")"
+	assert_cmd "pt/ls-still-hung" t_pid_alive "$lister"
+	kill -CONT "$inner"
+	wait "$lister"
+	assert_eq "pt/ls-completes-after-SIGCONT" inside "$(cat "$T_DIR/ls.out")"
+	assert_eq "pt/healthy-after" inside "$(ls "$m/sub")"
+	# The stuck calls finish; their late replies are dropped, nothing stays in flight.
+	if wait_for drained 10 [ "$(furi_chan_sum "$m" any in_flight)" -eq 0 ]; then
+		t_ok "pt/nothing-in-flight"
+	else
+		t_not_ok "pt/nothing-in-flight" "$(furi_chan_sum "$m" any in_flight) still in flight"
+	fi
+	furi_umount "$m" || t_not_ok "pt/umount" "passthrough still mounted"
+	furi_umount "$src/sub" || t_not_ok "pt/umount-inner" "memfs still mounted"
+else
+	t_not_ok "pt/mount" "memfs or passthrough did not mount"
+fi
 t_done
