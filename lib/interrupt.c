@@ -121,7 +121,9 @@ bool furi_req_interrupted(struct furi_req *req)
 	struct furi_session *se = req->se;
 	bool pending;
 
-	if (atomic_load(&req->interrupted))
+	/* Ending: nobody will read the reply either. */
+	if (atomic_load(&req->interrupted) ||
+	    atomic_load_explicit(&se->stopping, memory_order_relaxed))
 		return true;
 	pthread_mutex_lock(&se->int_lock);
 	pending = take_pending(se, req->unique);

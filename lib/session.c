@@ -264,6 +264,13 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 	}
 
 	flags = se->conn.want | FUSE_BIG_WRITES | FUSE_MAX_PAGES;
+	if (se->cfg.request_timeout) {
+		if (kflags & FUSE_REQUEST_TIMEOUT)
+			flags |= FUSE_REQUEST_TIMEOUT;
+		else
+			furi_warn("-o request_timeout ignored: the kernel (FUSE 7.%u) has no request timeouts (fix: Linux 6.14 or newer)",
+				  in.minor);
+	}
 	if (kflags & FUSE_INIT_EXT)
 		flags |= FUSE_INIT_EXT;
 	if (ring_prepared)
@@ -282,6 +289,7 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 	out.time_gran = se->conn.time_gran;
 	out.max_pages = (uint16_t)se->max_pages;
 	out.max_stack_depth = (flags & FUSE_PASSTHROUGH) ? se->conn.max_stack_depth : 0;
+	out.request_timeout = (flags & FUSE_REQUEST_TIMEOUT) ? (uint16_t)se->cfg.request_timeout : 0;
 	furi_dbg("INIT: kernel %u.%u, flags 0x%llx, max_readahead %u; reply %u.%u, flags 0x%llx, max_write %u, max_pages %u, max_background %u%s",
 		 in.major, in.minor, (unsigned long long)kflags, in.max_readahead, out.major,
 		 out.minor, (unsigned long long)flags, out.max_write, out.max_pages,

@@ -391,7 +391,10 @@ unsigned furi_req_opcode(struct furi_req *req);
  */
 void *furi_req_payload(struct furi_req *req, size_t *size);
 
-/** true once the kernel has asked to interrupt this request. */
+/*
+ * true once the kernel has asked to interrupt this request, or the session
+ * is ending (unmounted, aborted): a handler that waits should stop.
+ */
 bool furi_req_interrupted(struct furi_req *req);
 /*
  * Call fn (from another thread) when the kernel interrupts this request,
@@ -627,6 +630,14 @@ struct furi_config {
 	unsigned max_background;	/* 0: chosen from queues and depth */
 	unsigned congestion_threshold;	/* 0: 3/4 of max_background */
 	bool writeback_cache;
+	/*
+	 * Seconds a request may stay unanswered before the kernel aborts the
+	 * connection (every waiting caller then gets ECONNABORTED, later ones
+	 * ENOTCONN); 0: never. Protocol 7.43+ (Linux 6.14); the kernel checks
+	 * every 15 s, so it acts between max(15, this) and that plus 15
+	 * seconds, and caps it at sysctl fs.fuse.max_request_timeout if set.
+	 */
+	unsigned request_timeout;
 	/* transport */
 	enum furi_transport transport;
 	unsigned queue_depth;		/* io_uring entries per queue */

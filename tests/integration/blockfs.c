@@ -6,8 +6,8 @@
  *
  * The root holds three files. A READ of "block" sleeps in its handler until
  * something is written to "release", or until the kernel interrupts it
- * (then it answers EINTR), or 30 s pass (ETIMEDOUT, so a broken test fails
- * instead of hanging). "f" reads "hello\n". Attributes are never cached,
+ * (then it answers EINTR), or BLOCKFS_HOLD_S seconds pass (default 30;
+ * then ETIMEDOUT, so a broken test fails instead of hanging). "f" reads "hello\n". Attributes are never cached,
  * so each stat(2) is a GETATTR. The READ handler is declared blocking
  * (furi_ops.may_block); with BLOCKFS_INLINE=1 in the environment it is not,
  * which shows what the declaration prevents: the queue thread sleeps in the
@@ -34,6 +34,7 @@ static const char f_text[] = "hello\n";
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t released_cond = PTHREAD_COND_INITIALIZER;
 static bool released;
+static long hold_s = 30;
 
 static void fill_stat(uint64_t ino, struct stat *st)
 {
@@ -100,7 +101,7 @@ static void read_block(struct furi_req *req, uint64_t off)
 	int err = 0;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 30;
+	deadline.tv_sec += hold_s;
 	pthread_mutex_lock(&lock);
 	while (!released && !err) {
 		struct timespec tick;
@@ -168,6 +169,10 @@ static const struct furi_ops inline_ops = { BLOCKFS_OPS };
 int main(int argc, char **argv)
 {
 	const char *inl = getenv("BLOCKFS_INLINE");
+	const char *hold = getenv("BLOCKFS_HOLD_S");
+
+	if (hold)
+		hold_s = atol(hold);
 
 	return test_server_main("blockfs", inl && *inl == '1' ? &inline_ops : &blocking_ops,
 				NULL, NULL, argc, argv);
