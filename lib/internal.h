@@ -340,6 +340,11 @@ int furi_uring_prepare(struct furi_session *se, char *why, size_t whylen);
 /* After the INIT reply: register every entry. 0 when all did, else -errno with a reason. */
 int furi_uring_start(struct furi_session *se, char *why, size_t whylen);
 void furi_uring_stop(struct furi_session *se);
+/*
+ * An INTERRUPT named a request no callback waits for: each queue thread
+ * cancels that request's backend I/O if it has some on its ring (any thread).
+ */
+void furi_uring_interrupted(struct furi_session *se);
 void furi_uring_free(struct furi_session *se);
 /* Possible CPUs: the kernel makes one queue per possible CPU. */
 unsigned furi_possible_cpus(void);

@@ -51,6 +51,8 @@ void furi_interrupt_request(struct furi_session *se, uint64_t unique)
 	if (!req) {
 		se->int_pending[se->int_pending_next++ % FURI_ARRAY_SIZE(se->int_pending)] = unique;
 		pthread_mutex_unlock(&se->int_lock);
+		/* Its backend I/O may be on a ring: the queue threads look. */
+		furi_uring_interrupted(se);
 		return;
 	}
 	atomic_store(&req->interrupted, true);

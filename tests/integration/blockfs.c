@@ -4,11 +4,14 @@
  *
  *   blockfs MOUNTPOINT [furi -o options...]
  *
- * The root holds three files. A READ of "block" sleeps in its handler until
+ * The root holds four files. A READ of "block" sleeps in its handler until
  * something is written to "release", or until the kernel interrupts it
  * (then it answers EINTR), or BLOCKFS_HOLD_S seconds pass (default 30;
- * then ETIMEDOUT, so a broken test fails instead of hanging). "f" reads "hello\n". Attributes are never cached,
- * so each stat(2) is a GETATTR. The READ handler is declared blocking
+ * then ETIMEDOUT, so a broken test fails instead of hanging). "f" reads
+ * "hello\n". A READ of "pipe" reads a pipe nobody writes to with
+ * furi_io_read(): on the ring (inline, BLOCKFS_INLINE=1) its backend I/O
+ * waits until the kernel interrupts the request and libfuri cancels it.
+ * Attributes are never cached, so each stat(2) is a GETATTR. The READ handler is declared blocking
  * (furi_ops.may_block); with BLOCKFS_INLINE=1 in the environment it is not,
  * which shows what the declaration prevents: the queue thread sleeps in the
  * handler and every other request of its CPU waits.
@@ -19,15 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <furi/furi.h>
 
 #include "test_server.h"
 
-enum { INO_BLOCK = 2, INO_F, INO_RELEASE };
+enum { INO_BLOCK = 2, INO_F, INO_RELEASE, INO_PIPE, INO_LAST = INO_PIPE };
 
 static const char *const names[] = { [INO_BLOCK] = "block", [INO_F] = "f",
-				     [INO_RELEASE] = "release" };
+				     [INO_RELEASE] = "release", [INO_PIPE] = "pipe" };
+static int pipe_fds[2];
 static const char released_text[] = "released\n";
 static const char f_text[] = "hello\n";
 
@@ -52,14 +57,14 @@ static void fill_stat(uint64_t ino, struct stat *st)
 
 static bool valid_ino(uint64_t ino)
 {
-	return ino == FURI_ROOT_INO || (ino >= INO_BLOCK && ino <= INO_RELEASE);
+	return ino == FURI_ROOT_INO || (ino >= INO_BLOCK && ino <= INO_LAST);
 }
 
 static void h_lookup(struct furi_req *req, uint64_t parent, const char *name)
 {
 	struct furi_entry e = { 0 };
 
-	for (uint64_t ino = INO_BLOCK; parent == FURI_ROOT_INO && ino <= INO_RELEASE; ino++) {
+	for (uint64_t ino = INO_BLOCK; parent == FURI_ROOT_INO && ino <= INO_LAST; ino++) {
 		if (!strcmp(name, names[ino])) {
 			e.ino = ino;
 			fill_stat(ino, &e.attr);
@@ -128,10 +133,22 @@ static void read_block(struct furi_req *req, uint64_t off)
 		furi_reply_buf(req, released_text + off, strlen(released_text) - off);
 }
 
+static void pipe_read_done(struct furi_req *req, int res, void *arg)
+{
+	if (res < 0)
+		furi_reply_err(req, -res);
+	else
+		furi_reply_data(req, (size_t)res);
+}
+
 static void h_read(struct furi_req *req, uint64_t ino, uint64_t fh, uint64_t off, size_t size)
 {
 	const char *text = ino == INO_F ? f_text : "";
 
+	if (ino == INO_PIPE) {
+		furi_io_read(req, pipe_fds[0], size, 0, pipe_read_done, NULL);
+		return;
+	}
 	if (ino == INO_BLOCK) {
 		read_block(req, off);
 		return;
@@ -173,6 +190,8 @@ int main(int argc, char **argv)
 
 	if (hold)
 		hold_s = atol(hold);
+	if (pipe2(pipe_fds, O_CLOEXEC))
+		return 1;
 
 	return test_server_main("blockfs", inl && *inl == '1' ? &inline_ops : &blocking_ops,
 				NULL, NULL, argc, argv);
