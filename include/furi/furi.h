@@ -24,7 +24,8 @@
  * Threads: handlers run on transport threads (one per io_uring queue, or the
  * /dev/fuse workers) and may run concurrently for different requests. A
  * handler must not block for long on a queue thread: a blocked queue thread
- * stalls every request routed to that CPU. Reply later, or use furi_io_*().
+ * stalls every request routed to that CPU. Reply later, use furi_io_*(), or
+ * declare the handler in furi_ops.may_block to run it on a helper thread.
  */
 #ifndef FURI_FURI_H
 #define FURI_FURI_H
