@@ -73,31 +73,12 @@ for transport in uring legacy; do
 	assert_eq "$transport/server-exit-status" 0 "$?"
 done
 
-# interrupted_access PATH [read]: access(2) of PATH, or a read(2) of it,
-# that a signal interrupts after 0.5 s: prints "<result> <errno>".
-interrupted_access() {
-	taskset -c 0 timeout -s KILL 20 python3 - "$1" "${2:-access}" <<'PY'
-import ctypes, os, signal, sys
-libc = ctypes.CDLL(None, use_errno=True)
-signal.signal(signal.SIGALRM, lambda *a: None)   # no SA_RESTART: the call returns EINTR
-if sys.argv[2] == "read":
-    fd = os.open(sys.argv[1], os.O_RDONLY)
-    buf = ctypes.create_string_buffer(4096)
-    signal.setitimer(signal.ITIMER_REAL, 0.5)
-    r = libc.read(fd, buf, 4096)
-else:
-    signal.setitimer(signal.ITIMER_REAL, 0.5)
-    r = libc.access(sys.argv[1].encode(), os.F_OK)
-print(r, ctypes.get_errno())
-PY
-}
-
 # Backend I/O on the ring that never completes by itself (a read of an empty
 # pipe): a signal to the client cancels it (ASYNC_CANCEL), the request
 # answers EINTR, and the entry serves on.
 m=$(t_mkdir pipe-uring)
 if BLOCKFS_INLINE=1 t_start_server "$T_DIR/pipe.log" "$m" "$BLOCKFS" "$m" transport=uring; then
-	assert_eq "ring-io/interrupted-read-gets-EINTR" "-1 4" "$(interrupted_access "$m/pipe" read)"
+	assert_eq "ring-io/interrupted-read-gets-EINTR" "-1 4" "$(t_interrupted_call read "$m/pipe")"
 	assert_eq "ring-io/healthy-after" hello "$(cat "$m/f")"
 	assert_eq "ring-io/nothing-in-flight" 0 "$(furi_chan_sum "$m" any in_flight)"
 	furi_umount "$m" || t_not_ok "ring-io/umount" "blockfs still mounted"
@@ -116,7 +97,7 @@ if furi_mount memfs "$src/sub" && furi_mount passthrough "$src" "$m"; then
 	t_on_exit "kill -CONT $inner 2>/dev/null"
 	kill -STOP "$inner"
 	# The LOOKUP of "sub" hangs in the source's stat; the client is interrupted.
-	assert_eq "pt/interrupted-client-gets-EINTR" "-1 4" "$(interrupted_access "$m/sub/inside")"
+	assert_eq "pt/interrupted-client-gets-EINTR" "-1 4" "$(t_interrupted_call access "$m/sub/inside")"
 	assert_ge "pt/source-call-still-stuck" 1 "$(grep -l '^furi-block' /proc/"$(furi_json_get "$m" pid)"/task/*/comm | wc -l)"
 	taskset -c 0 ls "$m/sub" >"$T_DIR/ls.out" 2>&1 &
 	lister=$!
