@@ -1351,4 +1351,27 @@ const struct furi_ops pt_ops = {
 	.statx = pt_statx,
 	.syncfs = pt_syncfs,
 	.ioctl = pt_ioctl,
+	/*
+	 * Every call that reaches the source synchronously may hang there (a
+	 * stale network mount, a stopped FUSE server inside the source tree):
+	 * it runs on a helper thread, not the queue's. The data path (read,
+	 * write, fsync, fallocate through furi_io_*()) stays on the ring.
+	 */
+	.may_block = FURI_BLOCKS(FURI_OP_LOOKUP) | FURI_BLOCKS(FURI_OP_GETATTR) |
+		     FURI_BLOCKS(FURI_OP_SETATTR) | FURI_BLOCKS(FURI_OP_READLINK) |
+		     FURI_BLOCKS(FURI_OP_MKNOD) | FURI_BLOCKS(FURI_OP_MKDIR) |
+		     FURI_BLOCKS(FURI_OP_UNLINK) | FURI_BLOCKS(FURI_OP_RMDIR) |
+		     FURI_BLOCKS(FURI_OP_SYMLINK) | FURI_BLOCKS(FURI_OP_RENAME) |
+		     FURI_BLOCKS(FURI_OP_RENAME2) | FURI_BLOCKS(FURI_OP_LINK) |
+		     FURI_BLOCKS(FURI_OP_OPEN) | FURI_BLOCKS(FURI_OP_RELEASE) |
+		     FURI_BLOCKS(FURI_OP_OPENDIR) |
+		     FURI_BLOCKS(FURI_OP_READDIR) | FURI_BLOCKS(FURI_OP_READDIRPLUS) |
+		     FURI_BLOCKS(FURI_OP_RELEASEDIR) | FURI_BLOCKS(FURI_OP_FSYNCDIR) |
+		     FURI_BLOCKS(FURI_OP_STATFS) | FURI_BLOCKS(FURI_OP_SETXATTR) |
+		     FURI_BLOCKS(FURI_OP_GETXATTR) | FURI_BLOCKS(FURI_OP_LISTXATTR) |
+		     FURI_BLOCKS(FURI_OP_REMOVEXATTR) | FURI_BLOCKS(FURI_OP_ACCESS) |
+		     FURI_BLOCKS(FURI_OP_CREATE) | FURI_BLOCKS(FURI_OP_TMPFILE) |
+		     FURI_BLOCKS(FURI_OP_LSEEK) | FURI_BLOCKS(FURI_OP_COPY_FILE_RANGE) |
+		     FURI_BLOCKS(FURI_OP_COPY_FILE_RANGE_64) | FURI_BLOCKS(FURI_OP_STATX) |
+		     FURI_BLOCKS(FURI_OP_SYNCFS) | FURI_BLOCKS(FURI_OP_IOCTL),
 };

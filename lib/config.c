@@ -311,6 +311,8 @@ int furi_config_set(struct furi_config *cfg, char *opt, char *err, size_t errlen
 		return set_flag(&cfg->writeback_cache, key, val, err, errlen);
 	if (!strcmp(key, "debug"))
 		return set_flag(&cfg->debug, key, val, err, errlen);
+	if (!strcmp(key, "request_timeout"))
+		return set_uint(&cfg->request_timeout, key, val, 0, 65535, err, errlen);
 	if (!strcmp(key, "max_read"))
 		return set_uint(&cfg->max_read, key, val, 4096, 1u << 30, err, errlen);
 	if (!strcmp(key, "max_write"))
@@ -389,6 +391,11 @@ const char *furi_config_help(void)
 "                          O_DIRECT AIO (default: queues x queue_depth)\n"
 "  -o congestion_threshold=N  (default: 3/4 of max_background)\n"
 "  -o writeback_cache      cache writes in the kernel and write back later\n"
+"  -o request_timeout=SECS the kernel aborts the connection (callers get\n"
+"                          ECONNABORTED, then ENOTCONN) when a request stays\n"
+"                          unanswered SECS seconds (default 0: never). It checks\n"
+"                          every 15 s, so it acts after max(15, SECS) to that plus\n"
+"                          15 s; needs FUSE 7.43 (Linux 6.14)\n"
 "\n"
 "Transport options:\n"
 "  -o transport=auto|uring|legacy\n"

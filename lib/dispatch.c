@@ -279,9 +279,9 @@ static bool has_no_reply(uint32_t opcode)
 	       opcode == FUSE_NOTIFY_REPLY;
 }
 
-void furi_dispatch_reject(struct furi_req *req, const struct fuse_in_header *ih)
+/* A request whose arguments do not add up: count it and answer EINVAL (or nothing). */
+static void dispatch_malformed(struct furi_req *req, const struct fuse_in_header *ih)
 {
-	req_begin(req, ih);
 	furi_stats_malformed(req->chan);
 	furi_dbg("malformed request: opcode %u unique %llu len %u", ih->opcode,
 		 (unsigned long long)ih->unique, ih->len);
@@ -291,18 +291,19 @@ void furi_dispatch_reject(struct furi_req *req, const struct fuse_in_header *ih)
 		furi_reply_err(req, EINVAL);
 }
 
+void furi_dispatch_reject(struct furi_req *req, const struct fuse_in_header *ih)
+{
+	req_begin(req, ih);
+	dispatch_malformed(req, ih);
+}
+
 void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 		   const void *arg, size_t arg_len, const char *data, size_t data_len)
 {
 	struct furi_session *se = req->se;
-	const struct furi_ops *ops = se->ops;
 	struct in_data d = { data, data_len };
 	union furi_op_arg a;
 	size_t need;
-	const char *name, *name2;
-	struct furi_open fo;
-	struct flock fl;
-	struct furi_setattr sa;
 
 	req_begin(req, ih);
 	need = furi_op_arg_size(se, ih->opcode);
@@ -318,14 +319,50 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 		d.p = data;
 		d.len = data_len;
 	}
-	if (arg_len < need)
-		goto einval;
+	if (arg_len < need) {
+		dispatch_malformed(req, ih);
+		return;
+	}
 	memset(&a, 0, sizeof(a));
 	memcpy(&a, arg, FURI_MIN(need, sizeof(a)));
-	if (take_extensions(req, ih, &d))
-		goto einval;
+	if (take_extensions(req, ih, &d)) {
+		dispatch_malformed(req, ih);
+		return;
+	}
 	if (furi_unlikely(se->cfg.debug))
 		furi_trace_request(req, &a, d.p, d.len);
+	/*
+	 * One predictable test for the requests that do not go straight to
+	 * their handler: INIT, and those of handlers that may block. Opcodes
+	 * past 63 wrap onto bits that are never set, or harmlessly offloaded.
+	 */
+	if (furi_unlikely((se->not_inline >> (ih->opcode & 63)) & 1)) {
+		if (ih->opcode == FUSE_INIT) {
+			char why[256];
+
+			/* A second INIT only comes when the first asked for another major. */
+			if (furi_session_init(se, ih, arg, arg_len, why, sizeof(why)) < 0)
+				furi_err("%s", why);
+			furi_reply_none(req);
+			return;
+		}
+		if (furi_offload(req, ih, &a, d.p, d.len) == 0)
+			return;
+	}
+	furi_dispatch_op(req, ih, &a, d.p, d.len);
+}
+
+void furi_dispatch_op(struct furi_req *req, const struct fuse_in_header *ih,
+		      const union furi_op_arg *a, const char *data, size_t data_len)
+{
+	struct furi_session *se = req->se;
+	const struct furi_ops *ops = se->ops;
+	struct in_data d = { data, data_len };
+	const char *name, *name2;
+	struct furi_open fo;
+	struct flock fl;
+	struct furi_setattr sa;
+
 
 	switch (ih->opcode) {
 	case FUSE_LOOKUP:
@@ -335,20 +372,20 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 		return;
 	case FUSE_FORGET:
 		if (ops->forget)
-			ops->forget(se->fs, ih->nodeid, a.forget.nlookup);
+			ops->forget(se->fs, ih->nodeid, a->forget.nlookup);
 		furi_reply_none(req);
 		return;
 	case FUSE_BATCH_FORGET:
-		do_batch_forget(req, a.batch_forget.count, &d);
+		do_batch_forget(req, a->batch_forget.count, &d);
 		return;
 	case FUSE_GETATTR:
 		NEED(getattr);
 		ops->getattr(req, ih->nodeid,
-			     (a.getattr.getattr_flags & FUSE_GETATTR_FH) ? &a.getattr.fh : NULL);
+			     (a->getattr.getattr_flags & FUSE_GETATTR_FH) ? &a->getattr.fh : NULL);
 		return;
 	case FUSE_SETATTR:
 		NEED(setattr);
-		setattr_from_kernel(&sa, &a.setattr);
+		setattr_from_kernel(&sa, &a->setattr);
 		ops->setattr(req, ih->nodeid, &sa);
 		return;
 	case FUSE_READLINK:
@@ -364,14 +401,14 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 	case FUSE_MKNOD:
 		NEED(mknod);
 		TAKE_NAME(name);
-		req->ctx.umask = a.mknod.umask;
-		ops->mknod(req, ih->nodeid, name, a.mknod.mode, a.mknod.rdev);
+		req->ctx.umask = a->mknod.umask;
+		ops->mknod(req, ih->nodeid, name, a->mknod.mode, a->mknod.rdev);
 		return;
 	case FUSE_MKDIR:
 		NEED(mkdir);
 		TAKE_NAME(name);
-		req->ctx.umask = a.mkdir.umask;
-		ops->mkdir(req, ih->nodeid, name, a.mkdir.mode);
+		req->ctx.umask = a->mkdir.umask;
+		ops->mkdir(req, ih->nodeid, name, a->mkdir.mode);
 		return;
 	case FUSE_UNLINK:
 		NEED(unlink);
@@ -387,36 +424,36 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 		NEED(rename);
 		TAKE_NAME(name);
 		TAKE_NAME(name2);
-		ops->rename(req, ih->nodeid, name, a.rename.newdir, name2, 0);
+		ops->rename(req, ih->nodeid, name, a->rename.newdir, name2, 0);
 		return;
 	case FUSE_RENAME2:
 		NEED(rename);
 		TAKE_NAME(name);
 		TAKE_NAME(name2);
-		ops->rename(req, ih->nodeid, name, a.rename2.newdir, name2, a.rename2.flags);
+		ops->rename(req, ih->nodeid, name, a->rename2.newdir, name2, a->rename2.flags);
 		return;
 	case FUSE_LINK:
 		NEED(link);
 		TAKE_NAME(name);
-		ops->link(req, a.link.oldnodeid, ih->nodeid, name);
+		ops->link(req, a->link.oldnodeid, ih->nodeid, name);
 		return;
 	case FUSE_OPEN:
 		NEED(open);
-		open_from_kernel(&fo, a.open.flags, a.open.open_flags);
+		open_from_kernel(&fo, a->open.flags, a->open.open_flags);
 		ops->open(req, ih->nodeid, &fo);
 		return;
 	case FUSE_READ:
 		NEED(read);
-		if (a.read.size > req->out_size)
+		if (a->read.size > req->out_size)
 			goto einval;
-		ops->read(req, ih->nodeid, a.read.fh, a.read.offset, a.read.size);
+		ops->read(req, ih->nodeid, a->read.fh, a->read.offset, a->read.size);
 		return;
 	case FUSE_WRITE:
 		NEED(write);
-		if (a.write.size > d.len)
+		if (a->write.size > d.len)
 			goto einval;
-		ops->write(req, ih->nodeid, a.write.fh, a.write.offset, d.p, a.write.size,
-			   a.write.write_flags);
+		ops->write(req, ih->nodeid, a->write.fh, a->write.offset, d.p, a->write.size,
+			   a->write.write_flags);
 		return;
 	case FUSE_STATFS:
 		NEED(statfs);
@@ -425,29 +462,29 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 	case FUSE_RELEASE:
 		if (!ops->release)
 			goto ok;
-		ops->release(req, ih->nodeid, a.release.fh, (int)a.release.flags,
-			     a.release.lock_owner, a.release.release_flags & FUSE_RELEASE_FLUSH);
+		ops->release(req, ih->nodeid, a->release.fh, (int)a->release.flags,
+			     a->release.lock_owner, a->release.release_flags & FUSE_RELEASE_FLUSH);
 		return;
 	case FUSE_FSYNC:
 		NEED(fsync);
-		ops->fsync(req, ih->nodeid, a.fsync.fh, a.fsync.fsync_flags & FUSE_FSYNC_FDATASYNC);
+		ops->fsync(req, ih->nodeid, a->fsync.fh, a->fsync.fsync_flags & FUSE_FSYNC_FDATASYNC);
 		return;
 	case FUSE_SETXATTR:
 		NEED(setxattr);
 		TAKE_NAME(name);
-		if (a.setxattr.size > d.len)
+		if (a->setxattr.size > d.len)
 			goto einval;
-		ops->setxattr(req, ih->nodeid, name, d.p, a.setxattr.size, (int)a.setxattr.flags,
-			      a.setxattr.setxattr_flags);
+		ops->setxattr(req, ih->nodeid, name, d.p, a->setxattr.size, (int)a->setxattr.flags,
+			      a->setxattr.setxattr_flags);
 		return;
 	case FUSE_GETXATTR:
 		NEED(getxattr);
 		TAKE_NAME(name);
-		ops->getxattr(req, ih->nodeid, name, FURI_MIN((size_t)a.getxattr.size, req->out_size));
+		ops->getxattr(req, ih->nodeid, name, FURI_MIN((size_t)a->getxattr.size, req->out_size));
 		return;
 	case FUSE_LISTXATTR:
 		NEED(listxattr);
-		ops->listxattr(req, ih->nodeid, FURI_MIN((size_t)a.getxattr.size, req->out_size));
+		ops->listxattr(req, ih->nodeid, FURI_MIN((size_t)a->getxattr.size, req->out_size));
 		return;
 	case FUSE_REMOVEXATTR:
 		NEED(removexattr);
@@ -457,10 +494,10 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 	case FUSE_FLUSH:
 		if (!ops->flush)
 			goto ok;
-		ops->flush(req, ih->nodeid, a.flush.fh, a.flush.lock_owner);
+		ops->flush(req, ih->nodeid, a->flush.fh, a->flush.lock_owner);
 		return;
 	case FUSE_OPENDIR:
-		open_from_kernel(&fo, a.open.flags, a.open.open_flags);
+		open_from_kernel(&fo, a->open.flags, a->open.open_flags);
 		if (!ops->opendir) {
 			furi_reply_open(req, &fo);
 			return;
@@ -469,105 +506,105 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 		return;
 	case FUSE_READDIR:
 	case FUSE_READDIRPLUS:
-		if (a.read.size > req->out_size)
+		if (a->read.size > req->out_size)
 			goto einval;
 		if (ih->opcode == FUSE_READDIRPLUS) {
 			NEED(readdirplus);
-			ops->readdirplus(req, ih->nodeid, a.read.fh, a.read.offset, a.read.size);
+			ops->readdirplus(req, ih->nodeid, a->read.fh, a->read.offset, a->read.size);
 		} else {
 			NEED(readdir);
-			ops->readdir(req, ih->nodeid, a.read.fh, a.read.offset, a.read.size);
+			ops->readdir(req, ih->nodeid, a->read.fh, a->read.offset, a->read.size);
 		}
 		return;
 	case FUSE_RELEASEDIR:
 		if (!ops->releasedir)
 			goto ok;
-		ops->releasedir(req, ih->nodeid, a.release.fh);
+		ops->releasedir(req, ih->nodeid, a->release.fh);
 		return;
 	case FUSE_FSYNCDIR:
 		NEED(fsyncdir);
-		ops->fsyncdir(req, ih->nodeid, a.fsync.fh, a.fsync.fsync_flags & FUSE_FSYNC_FDATASYNC);
+		ops->fsyncdir(req, ih->nodeid, a->fsync.fh, a->fsync.fsync_flags & FUSE_FSYNC_FDATASYNC);
 		return;
 	case FUSE_GETLK:
 		NEED(getlk);
-		if (!lock_from_kernel(&fl, &a.lk.lk))
+		if (!lock_from_kernel(&fl, &a->lk.lk))
 			goto einval;
-		ops->getlk(req, ih->nodeid, a.lk.fh, a.lk.owner, &fl);
+		ops->getlk(req, ih->nodeid, a->lk.fh, a->lk.owner, &fl);
 		return;
 	case FUSE_SETLK:
 	case FUSE_SETLKW:
 		NEED(setlk);
-		if (!lock_from_kernel(&fl, &a.lk.lk))
+		if (!lock_from_kernel(&fl, &a->lk.lk))
 			goto einval;
-		ops->setlk(req, ih->nodeid, a.lk.fh, a.lk.owner, &fl,
-			   ih->opcode == FUSE_SETLKW, a.lk.lk_flags & FUSE_LK_FLOCK);
+		ops->setlk(req, ih->nodeid, a->lk.fh, a->lk.owner, &fl,
+			   ih->opcode == FUSE_SETLKW, a->lk.lk_flags & FUSE_LK_FLOCK);
 		return;
 	case FUSE_ACCESS:
 		NEED(access);
-		ops->access(req, ih->nodeid, (int)a.access.mask);
+		ops->access(req, ih->nodeid, (int)a->access.mask);
 		return;
 	case FUSE_CREATE:
 		NEED(create);
 		TAKE_NAME(name);
-		req->ctx.umask = a.create.umask;
-		open_from_kernel(&fo, a.create.flags, a.create.open_flags);
-		ops->create(req, ih->nodeid, name, a.create.mode, &fo);
+		req->ctx.umask = a->create.umask;
+		open_from_kernel(&fo, a->create.flags, a->create.open_flags);
+		ops->create(req, ih->nodeid, name, a->create.mode, &fo);
 		return;
 	case FUSE_TMPFILE:
 		NEED(tmpfile);
-		req->ctx.umask = a.create.umask;
-		open_from_kernel(&fo, a.create.flags, a.create.open_flags);
-		ops->tmpfile(req, ih->nodeid, a.create.mode, &fo);
+		req->ctx.umask = a->create.umask;
+		open_from_kernel(&fo, a->create.flags, a->create.open_flags);
+		ops->tmpfile(req, ih->nodeid, a->create.mode, &fo);
 		return;
 	case FUSE_INTERRUPT:
-		furi_interrupt_request(se, a.interrupt.unique);
+		furi_interrupt_request(se, a->interrupt.unique);
 		furi_reply_none(req);
 		return;
 	case FUSE_FALLOCATE:
 		NEED(fallocate);
-		ops->fallocate(req, ih->nodeid, a.fallocate.fh, (int)a.fallocate.mode,
-			       a.fallocate.offset, a.fallocate.length);
+		ops->fallocate(req, ih->nodeid, a->fallocate.fh, (int)a->fallocate.mode,
+			       a->fallocate.offset, a->fallocate.length);
 		return;
 	case FUSE_LSEEK:
 		NEED(lseek);
-		ops->lseek(req, ih->nodeid, a.lseek.fh, a.lseek.offset, (int)a.lseek.whence);
+		ops->lseek(req, ih->nodeid, a->lseek.fh, a->lseek.offset, (int)a->lseek.whence);
 		return;
 	case FUSE_COPY_FILE_RANGE:
 	case FUSE_COPY_FILE_RANGE_64:
 		NEED(copy_file_range);
-		ops->copy_file_range(req, ih->nodeid, a.copy.fh_in, a.copy.off_in,
-				     a.copy.nodeid_out, a.copy.fh_out, a.copy.off_out,
-				     a.copy.len, (unsigned)a.copy.flags);
+		ops->copy_file_range(req, ih->nodeid, a->copy.fh_in, a->copy.off_in,
+				     a->copy.nodeid_out, a->copy.fh_out, a->copy.off_out,
+				     a->copy.len, (unsigned)a->copy.flags);
 		return;
 	case FUSE_DESTROY:
 		goto ok;
 	case FUSE_NOTIFY_REPLY:
 		/* The kernel's answer to furi_notify_retrieve(); it expects none. */
-		if (a.retrieve.size > d.len)
+		if (a->retrieve.size > d.len)
 			goto einval;
-		furi_notify_reply(req, &a.retrieve, d.p, d.len);
+		furi_notify_reply(req, &a->retrieve, d.p, d.len);
 		furi_reply_none(req);
 		return;
 	case FUSE_STATX:
 		NEED(statx);
 		ops->statx(req, ih->nodeid,
-			   (a.statx.getattr_flags & FUSE_GETATTR_FH) ? &a.statx.fh : NULL,
-			   (int)a.statx.sx_flags, a.statx.sx_mask);
+			   (a->statx.getattr_flags & FUSE_GETATTR_FH) ? &a->statx.fh : NULL,
+			   (int)a->statx.sx_flags, a->statx.sx_mask);
 		return;
 	case FUSE_IOCTL:
 		NEED(ioctl);
-		if (a.ioctl.in_size > d.len)
+		if (a->ioctl.in_size > d.len)
 			goto einval;
-		req->ioctl_flags = a.ioctl.flags;
-		ops->ioctl(req, ih->nodeid, a.ioctl.fh, a.ioctl.cmd, a.ioctl.arg, a.ioctl.flags,
-			   a.ioctl.in_size ? d.p : NULL, a.ioctl.in_size,
-			   FURI_MIN((size_t)a.ioctl.out_size,
+		req->ioctl_flags = a->ioctl.flags;
+		ops->ioctl(req, ih->nodeid, a->ioctl.fh, a->ioctl.cmd, a->ioctl.arg, a->ioctl.flags,
+			   a->ioctl.in_size ? d.p : NULL, a->ioctl.in_size,
+			   FURI_MIN((size_t)a->ioctl.out_size,
 				    req->out_size - sizeof(struct fuse_ioctl_out)));
 		return;
 	case FUSE_POLL:
 		NEED(poll);
-		ops->poll(req, ih->nodeid, a.poll.fh, a.poll.events, a.poll.kh,
-			  a.poll.flags & FUSE_POLL_SCHEDULE_NOTIFY);
+		ops->poll(req, ih->nodeid, a->poll.fh, a->poll.events, a->poll.kh,
+			  a->poll.flags & FUSE_POLL_SCHEDULE_NOTIFY);
 		return;
 	case FUSE_SYNCFS:
 		NEED(syncfs);
@@ -575,17 +612,8 @@ void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 		return;
 	case FUSE_BMAP:
 		NEED(bmap);
-		ops->bmap(req, ih->nodeid, a.bmap.blocksize, a.bmap.block);
+		ops->bmap(req, ih->nodeid, a->bmap.blocksize, a->bmap.block);
 		return;
-	case FUSE_INIT: {
-		char why[256];
-
-		/* A second INIT only comes when the first asked for another major. */
-		if (furi_session_init(se, ih, arg, arg_len, why, sizeof(why)) < 0)
-			furi_err("%s", why);
-		furi_reply_none(req);
-		return;
-	}
 	default:
 		goto enosys;
 	}
@@ -597,11 +625,5 @@ enosys:
 	furi_reply_err(req, ENOSYS);
 	return;
 einval:
-	furi_stats_malformed(req->chan);
-	furi_dbg("malformed request: opcode %u unique %llu len %u", ih->opcode,
-		 (unsigned long long)ih->unique, ih->len);
-	if (has_no_reply(ih->opcode))
-		furi_reply_none(req);
-	else
-		furi_reply_err(req, EINVAL);
+	dispatch_malformed(req, ih);
 }

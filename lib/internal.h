@@ -103,12 +103,15 @@ struct furi_req {
 /* ---- session ---- */
 
 struct furi_uring;	/* transport_uring.c */
+struct furi_offload;	/* offload.c */
 struct furi_legacy;	/* transport_legacy.c */
 
 struct furi_session {
 	struct furi_config cfg;
 	const struct furi_ops *ops;
 	void *fs;
+	uint64_t not_inline;		/* bit per opcode: INIT, and handlers on helper threads */
+	struct furi_offload *offload;	/* offload.c: those helpers */
 
 	char mountpoint[1024];
 	bool mounted;
@@ -177,6 +180,14 @@ struct furi_session {
  */
 void furi_dispatch(struct furi_req *req, const struct fuse_in_header *ih,
 		   const void *arg, size_t arg_len, const char *data, size_t data_len);
+union furi_op_arg;
+/*
+ * The second half of furi_dispatch(): call the handler of a decoded
+ * request (a: its first argument, zero-padded; data: names, values, WRITE
+ * data, without the extensions). Helper threads run it for offload.c.
+ */
+void furi_dispatch_op(struct furi_req *req, const struct fuse_in_header *ih,
+		      const union furi_op_arg *a, const char *data, size_t data_len);
 /* Answer a request whose framing is broken (lengths that do not add up) with EINVAL. */
 void furi_dispatch_reject(struct furi_req *req, const struct fuse_in_header *ih);
 /* Size of the opcode's first argument as the kernel sends it (0 if none). */
@@ -290,7 +301,11 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 /* ---- interrupt.c ---- */
 
 void furi_interrupt_request(struct furi_session *se, uint64_t unique);
-void furi_interrupt_forget(struct furi_req *req);
+/*
+ * req is answered: take it off the list, waiting for its callback if that
+ * runs on another thread. true if it was listed (its callback never ran).
+ */
+bool furi_interrupt_forget(struct furi_req *req);
 
 /* ---- notify.c ---- */
 
@@ -300,6 +315,22 @@ void furi_notify_reply(struct furi_req *req, const struct fuse_notify_retrieve_i
 		       const char *data, size_t data_len);
 /* Free the RETRIEVEs never answered (session teardown). */
 void furi_notify_free(struct furi_session *se);
+
+/* ---- offload.c ---- */
+
+/* Take ops->may_block (the opcodes that may leave the queue thread). 0 or -ENOMEM. */
+int furi_offload_init(struct furi_session *se);
+/*
+ * Hand a decoded request (see furi_dispatch_op) to a helper thread. It
+ * copies what it needs, so the caller's arguments may go when it returns.
+ * 0 when taken (the request is answered later, from the helper or by an
+ * interrupt), -errno when the caller must run it inline.
+ */
+int furi_offload(struct furi_req *req, const struct fuse_in_header *ih,
+		 const union furi_op_arg *a, const char *data, size_t data_len);
+/* Wait until no helper runs (session end, before the transports go). */
+void furi_offload_stop(struct furi_session *se);
+void furi_offload_free(struct furi_session *se);
 
 /* ---- io.c ---- */
 
@@ -323,6 +354,11 @@ int furi_uring_prepare(struct furi_session *se, char *why, size_t whylen);
 /* After the INIT reply: register every entry. 0 when all did, else -errno with a reason. */
 int furi_uring_start(struct furi_session *se, char *why, size_t whylen);
 void furi_uring_stop(struct furi_session *se);
+/*
+ * An INTERRUPT named a request no callback waits for: each queue thread
+ * cancels that request's backend I/O if it has some on its ring (any thread).
+ */
+void furi_uring_interrupted(struct furi_session *se);
 void furi_uring_free(struct furi_session *se);
 /* Possible CPUs: the kernel makes one queue per possible CPU. */
 unsigned furi_possible_cpus(void);

@@ -51,6 +51,8 @@ void furi_interrupt_request(struct furi_session *se, uint64_t unique)
 	if (!req) {
 		se->int_pending[se->int_pending_next++ % FURI_ARRAY_SIZE(se->int_pending)] = unique;
 		pthread_mutex_unlock(&se->int_lock);
+		/* Its backend I/O may be on a ring: the queue threads look. */
+		furi_uring_interrupted(se);
 		return;
 	}
 	atomic_store(&req->interrupted, true);
@@ -69,16 +71,19 @@ void furi_interrupt_request(struct furi_session *se, uint64_t unique)
 	pthread_mutex_unlock(&se->int_lock);
 }
 
-void furi_interrupt_forget(struct furi_req *req)
+bool furi_interrupt_forget(struct furi_req *req)
 {
 	struct furi_session *se = req->se;
+	bool listed;
 
 	pthread_mutex_lock(&se->int_lock);
-	if (req->int_listed)
+	listed = req->int_listed;
+	if (listed)
 		list_del(se, req);
 	while (se->int_running == req && !pthread_equal(se->int_runner, pthread_self()))
 		pthread_cond_wait(&se->int_done, &se->int_lock);
 	pthread_mutex_unlock(&se->int_lock);
+	return listed;
 }
 
 void furi_req_on_interrupt(struct furi_req *req,
@@ -118,7 +123,9 @@ bool furi_req_interrupted(struct furi_req *req)
 	struct furi_session *se = req->se;
 	bool pending;
 
-	if (atomic_load(&req->interrupted))
+	/* Ending: nobody will read the reply either. */
+	if (atomic_load(&req->interrupted) ||
+	    atomic_load_explicit(&se->stopping, memory_order_relaxed))
 		return true;
 	pthread_mutex_lock(&se->int_lock);
 	pending = take_pending(se, req->unique);

@@ -284,6 +284,13 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 	}
 
 	flags = se->conn.want | FUSE_BIG_WRITES | FUSE_MAX_PAGES;
+	if (se->cfg.request_timeout) {
+		if (kflags & FUSE_REQUEST_TIMEOUT)
+			flags |= FUSE_REQUEST_TIMEOUT;
+		else
+			furi_warn("-o request_timeout ignored: the kernel (FUSE 7.%u) has no request timeouts (fix: Linux 6.14 or newer)",
+				  in.minor);
+	}
 	if (kflags & FUSE_INIT_EXT)
 		flags |= FUSE_INIT_EXT;
 	if (ring_prepared)
@@ -302,6 +309,7 @@ int furi_session_init(struct furi_session *se, const struct fuse_in_header *ih,
 	out.time_gran = se->conn.time_gran;
 	out.max_pages = (uint16_t)se->max_pages;
 	out.max_stack_depth = (flags & FUSE_PASSTHROUGH) ? se->conn.max_stack_depth : 0;
+	out.request_timeout = (flags & FUSE_REQUEST_TIMEOUT) ? (uint16_t)se->cfg.request_timeout : 0;
 	furi_dbg("INIT: kernel %u.%u, flags 0x%llx, max_readahead %u; reply %u.%u, flags 0x%llx, max_write %u, max_pages %u, max_background %u%s",
 		 in.major, in.minor, (unsigned long long)kflags, in.max_readahead, out.major,
 		 out.minor, (unsigned long long)flags, out.max_write, out.max_pages,
@@ -435,6 +443,11 @@ struct furi_session *furi_session_new(const struct furi_config *cfg,
 	pthread_mutex_init(&se->int_lock, NULL);
 	pthread_cond_init(&se->int_done, NULL);
 	pthread_mutex_init(&se->notify_lock, NULL);
+	if (furi_offload_init(se)) {
+		furi_seterr(err, errlen, ENOMEM, "out of memory");
+		furi_session_destroy(se);
+		return NULL;
+	}
 	return se;
 }
 
@@ -486,6 +499,8 @@ static void stop_transports(struct furi_session *se, bool force)
 	atomic_store(&se->stopping, true);
 	furi_uring_stop(se);
 	furi_legacy_stop(se, force);
+	/* A helper still in a handler finishes it; its reply goes nowhere. */
+	furi_offload_stop(se);
 }
 
 int furi_session_mount(struct furi_session *se, const char *mountpoint, char *err, size_t errlen)
@@ -646,6 +661,7 @@ void furi_session_destroy(struct furi_session *se)
 		close(se->fd);
 	}
 	close(se->exit_fd);
+	furi_offload_free(se);
 	furi_notify_free(se);
 	pthread_mutex_destroy(&se->notify_lock);
 	pthread_cond_destroy(&se->int_done);

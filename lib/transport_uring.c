@@ -48,6 +48,7 @@ enum {
 	TAG_CMD = 0,	/* REGISTER or COMMIT_AND_FETCH of an entry */
 	TAG_IO = 1,	/* backend I/O of an entry's request */
 	TAG_WAKE = 2,	/* the thread's eventfd: replies from other threads */
+	TAG_CANCEL = 3,	/* an ASYNC_CANCEL of an interrupted request's backend I/O */
 	TAG_MASK = 7,
 };
 
@@ -108,6 +109,7 @@ struct uring_thread {
 	int wake_fd;
 	uint64_t wake_buf;
 	_Atomic(struct uring_ent *) wake_list;	/* replies from other threads */
+	atomic_bool check_interrupts;		/* an INTERRUPT may name our backend I/O */
 	struct uring_ent *commits, **commits_tail; /* held back while away, oldest first */
 	bool spin_ok;				/* busy recently: spinning may pay */
 	unsigned io_inflight;			/* backend I/O SQEs not yet completed */
@@ -760,6 +762,10 @@ static void handle_io_cqe(struct uring_thread *t, struct uring_ent *e, int res)
 	struct furi_io_op *op = &e->io;
 
 	t->io_inflight--;
+	/* Cancelled for an INTERRUPT (cancel_interrupted_io): the request answers EINTR. */
+	if (furi_unlikely(res == -ECANCELED || res == -EINTR) &&
+	    atomic_load_explicit(&e->req.interrupted, memory_order_relaxed))
+		res = -EINTR;
 	/* 1/8 weight: a few slow I/Os (a flush) do not turn the spin off. */
 	if (t->u->se->cfg.io_spin_us)
 		t->io_latency_ns += ((int64_t)(furi_now_ns() - e->io_issued_ns) -
@@ -778,6 +784,51 @@ static void handle_io_cqe(struct uring_thread *t, struct uring_ent *e, int res)
 			res = (int)(e->io_done_bytes + (uint64_t)(res > 0 ? res : 0));
 	}
 	furi_io_complete(&e->req, res);
+}
+
+/*
+ * The kernel interrupted requests that were not waiting for it by callback
+ * (furi_uring_interrupted): cancel the backend I/O of ours. The entry is
+ * committed only from the I/O's own completion (ECANCELED, turned into
+ * EINTR, or its result if it finished first), so the kernel never writes a
+ * cancelled read into an entry that went back to it.
+ */
+static void cancel_interrupted_io(struct uring_thread *t)
+{
+	unsigned i, j;
+
+	atomic_store(&t->check_interrupts, false);
+	for (i = 0; i < t->nqueues; i++) {
+		for (j = 0; j < t->u->depth; j++) {
+			struct uring_ent *e = &t->queues[i]->ents[j];
+			struct io_uring_sqe *sqe;
+
+			/* On this thread, io_done set means the I/O is on the ring. */
+			if (!e->req.io_done || atomic_load(&e->req.interrupted) ||
+			    !furi_req_interrupted(&e->req))
+				continue;
+			sqe = get_sqe(t);
+			io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)e | TAG_IO, 0);
+			io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)e | TAG_CANCEL);
+		}
+	}
+}
+
+void furi_uring_interrupted(struct furi_session *se)
+{
+	struct furi_uring *u = se->uring;
+	unsigned i;
+
+	if (!u || !se->uring_active)
+		return;
+	for (i = 0; i < u->nthreads; i++) {
+		struct uring_thread *t = &u->threads[i];
+		uint64_t one = 1;
+
+		atomic_store(&t->check_interrupts, true);
+		if (write(t->wake_fd, &one, sizeof(one)) < 0)
+			furi_warn("waking queue thread %u: %s", i, strerror(errno));
+	}
 }
 
 /* Handle every completion available now. Returns how many. */
@@ -803,6 +854,12 @@ static unsigned reap(struct uring_thread *t)
 			if (res >= 0 && !atomic_load(&t->u->se->stopping))
 				arm_wake(t);
 			drain_wake_list(t);
+			if (furi_unlikely(atomic_load_explicit(&t->check_interrupts,
+							       memory_order_relaxed)))
+				cancel_interrupted_io(t);
+			break;
+		case TAG_CANCEL:
+			/* The I/O's own CQE follows (or came first) and answers the request. */
 			break;
 		}
 	}

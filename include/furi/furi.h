@@ -24,7 +24,8 @@
  * Threads: handlers run on transport threads (one per io_uring queue, or the
  * /dev/fuse workers) and may run concurrently for different requests. A
  * handler must not block for long on a queue thread: a blocked queue thread
- * stalls every request routed to that CPU. Reply later, or use furi_io_*().
+ * stalls every request routed to that CPU. Reply later, use furi_io_*(), or
+ * declare the handler in furi_ops.may_block to run it on a helper thread.
  */
 #ifndef FURI_FURI_H
 #define FURI_FURI_H
@@ -328,7 +329,47 @@ struct furi_ops {
 	/* FIBMAP on a fuseblk mount: the device block of file block block
 	 * (blocksize bytes each). Reply furi_reply_bmap(). */
 	void (*bmap)(struct furi_req *req, uint64_t ino, size_t blocksize, uint64_t block);
+
+	/*
+	 * Handlers that may block (FURI_BLOCKS(FURI_OP_...) bits, or
+	 * FURI_BLOCKS_ALL): their requests run on helper threads, so that a
+	 * handler stuck in a slow system call never delays the other requests
+	 * of its queue, which the queue thread goes on receiving and
+	 * answering. The helpers are started when all are busy (up to
+	 * FURI_BLOCKING_THREADS_MAX; more requests then wait their turn) and
+	 * end after a few idle seconds. A blocking handler replies as any
+	 * other, from any thread; furi_io_*() there runs the system call at
+	 * once. When the kernel interrupts such a request (a signal to the
+	 * caller), the caller gets EINTR at once; the handler sees
+	 * furi_req_interrupted() and should stop, and its late reply is
+	 * dropped (an entry it answered is forgotten again, an open file
+	 * released). Requests of other opcodes run inline on the queue
+	 * thread, as fast as without this. FORGET, BATCH_FORGET, INTERRUPT,
+	 * INIT, DESTROY and NOTIFY_REPLY always run inline.
+	 */
+	uint64_t may_block;
 };
+
+/* The kernel's opcode numbers (furi_req_opcode()), for furi_ops.may_block. */
+enum furi_opcode {
+	FURI_OP_LOOKUP = 1, FURI_OP_GETATTR = 3, FURI_OP_SETATTR = 4, FURI_OP_READLINK = 5,
+	FURI_OP_SYMLINK = 6, FURI_OP_MKNOD = 8, FURI_OP_MKDIR = 9, FURI_OP_UNLINK = 10,
+	FURI_OP_RMDIR = 11, FURI_OP_RENAME = 12, FURI_OP_LINK = 13, FURI_OP_OPEN = 14,
+	FURI_OP_READ = 15, FURI_OP_WRITE = 16, FURI_OP_STATFS = 17, FURI_OP_RELEASE = 18,
+	FURI_OP_FSYNC = 20, FURI_OP_SETXATTR = 21, FURI_OP_GETXATTR = 22,
+	FURI_OP_LISTXATTR = 23, FURI_OP_REMOVEXATTR = 24, FURI_OP_FLUSH = 25,
+	FURI_OP_OPENDIR = 27, FURI_OP_READDIR = 28, FURI_OP_RELEASEDIR = 29,
+	FURI_OP_FSYNCDIR = 30, FURI_OP_GETLK = 31, FURI_OP_SETLK = 32, FURI_OP_SETLKW = 33,
+	FURI_OP_ACCESS = 34, FURI_OP_CREATE = 35, FURI_OP_BMAP = 37, FURI_OP_IOCTL = 39,
+	FURI_OP_POLL = 40, FURI_OP_FALLOCATE = 43, FURI_OP_READDIRPLUS = 44,
+	FURI_OP_RENAME2 = 45, FURI_OP_LSEEK = 46, FURI_OP_COPY_FILE_RANGE = 47,
+	FURI_OP_SYNCFS = 50, FURI_OP_TMPFILE = 51, FURI_OP_STATX = 52,
+	FURI_OP_COPY_FILE_RANGE_64 = 53,
+};
+#define FURI_BLOCKS(op)		(1ULL << (op))
+#define FURI_BLOCKS_ALL		(~0ULL)
+/* Helper threads for blocking handlers, at most, per session. */
+#define FURI_BLOCKING_THREADS_MAX 64
 
 /* ------------------------------------------------------------------------ */
 /* Requests                                                                 */
@@ -351,7 +392,10 @@ unsigned furi_req_opcode(struct furi_req *req);
  */
 void *furi_req_payload(struct furi_req *req, size_t *size);
 
-/** true once the kernel has asked to interrupt this request. */
+/*
+ * true once the kernel has asked to interrupt this request, or the session
+ * is ending (unmounted, aborted): a handler that waits should stop.
+ */
 bool furi_req_interrupted(struct furi_req *req);
 /*
  * Call fn (from another thread) when the kernel interrupts this request,
@@ -593,6 +637,14 @@ struct furi_config {
 	unsigned max_background;	/* 0: chosen from queues and depth */
 	unsigned congestion_threshold;	/* 0: 3/4 of max_background */
 	bool writeback_cache;
+	/*
+	 * Seconds a request may stay unanswered before the kernel aborts the
+	 * connection (every waiting caller then gets ECONNABORTED, later ones
+	 * ENOTCONN); 0: never. Protocol 7.43+ (Linux 6.14); the kernel checks
+	 * every 15 s, so it acts between max(15, this) and that plus 15
+	 * seconds, and caps it at sysctl fs.fuse.max_request_timeout if set.
+	 */
+	unsigned request_timeout;
 	/* transport */
 	enum furi_transport transport;
 	unsigned queue_depth;		/* io_uring entries per queue, at most */

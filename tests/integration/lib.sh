@@ -529,6 +529,27 @@ run_syscalls() {
 # ---------------------------------------------------------------------------
 # Commands that must fail cleanly (t_cli.sh, t_nonroot.sh)
 
+# t_interrupted_call read|access PATH: read(2) of PATH (opened first) or
+# access(2) of it, from CPU 0, interrupted by a signal 0.5 s after it starts
+# (no SA_RESTART, so an interrupted call returns EINTR); prints
+# "<result> <errno>". Killed after 20 s if nothing ends it.
+t_interrupted_call() {
+	taskset -c 0 timeout -s KILL 20 python3 - "$1" "$2" <<'PY'
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+signal.signal(signal.SIGALRM, lambda *a: None)
+if sys.argv[1] == "read":
+    fd = os.open(sys.argv[2], os.O_RDONLY)
+    buf = ctypes.create_string_buffer(4096)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    r = libc.read(fd, buf, 4096)
+else:
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    r = libc.access(sys.argv[2].encode(), os.F_OK)
+print(r, ctypes.get_errno())
+PY
+}
+
 # t_run CMD...: run CMD under a timeout (T_RUN_TIMEOUT, default 30 s); sets
 # RC, OUT (stdout), ERR (stderr) and ERR_LINES. A timeout shows as RC 124
 # (137 when it had to be killed).

@@ -11,20 +11,6 @@ furi_uring_enabled || t_skip_all "enable_uring is N (scripts/setup turns it on)"
 ASYNCFS=${ASYNCFS:-$T_ROOT/build/tests/integration/asyncfs}
 [ -x "$ASYNCFS" ] || t_skip_all "no asyncfs at $ASYNCFS"
 
-# A read that a signal interrupts: prints "<result> <errno>".
-interrupted_read() {
-	python3 - "$1" <<'PY'
-import ctypes, os, signal, sys
-libc = ctypes.CDLL(None, use_errno=True)
-signal.signal(signal.SIGALRM, lambda *a: None)   # no SA_RESTART: read returns EINTR
-fd = os.open(sys.argv[1], os.O_RDONLY)
-signal.setitimer(signal.ITIMER_REAL, 0.3)
-buf = ctypes.create_string_buffer(4096)
-r = libc.read(fd, buf, 4096)
-print(r, ctypes.get_errno())
-PY
-}
-
 for transport in uring legacy; do
 	m=$(t_mkdir "$transport")
 	log="$T_DIR/asyncfs-$transport.log"
@@ -58,7 +44,7 @@ for transport in uring legacy; do
 
 	# Interrupts come through /dev/fuse whichever transport carries the READ.
 	touch "$m/block"
-	out=$(interrupted_read "$m/block")
+	out=$(t_interrupted_call read "$m/block")
 	assert_eq "$transport/read-interrupted-with-EINTR" "-1 4" "$out"
 	assert_ge "$transport/interrupt-on-dev-fuse" 1 "$(furi_ops_count "$m" dev_fuse INTERRUPT)"
 	assert_eq "$transport/nothing-in-flight" 0 "$(furi_chan_sum "$m" any in_flight)"
