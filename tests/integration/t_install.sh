@@ -46,8 +46,12 @@ for page in man1/furi.1 man1/furi-mount.1 man8/mount.fuse.furi.8 man3/libfuri.3;
 done
 outside=$(cd "$dest" && find . \( -type f -o -type l \) ! -path "./${prefix#/}/*" | head -5)
 assert_eq install/nothing-outside-the-prefix "" "$outside"
-assert_eq install/installed-furi-runs "furi $("$FURI" --version | awk '{print $2}')" \
-	"$("$dest$bindir/furi" --version)"
+# furi --version: first "furi VERSION" (the project's), then the FUSE
+# protocol, io_uring and liburing lines, the same as the build's binary.
+version_out=$("$dest$bindir/furi" --version)
+assert_eq install/installed-furi-runs \
+	"furi $(meson introspect "$BUILD" --projectinfo | jq -r .version)" "$(head -1 <<<"$version_out")"
+assert_eq install/installed-furi-version-lines "$("$FURI" --version)" "$version_out"
 
 # A program built against the installed files alone: the .pc file's flags
 # (with the destdir as sysroot), the header, the shared library.
@@ -100,12 +104,18 @@ documented() {
 	fi
 }
 
-# Every command of `furi help`: the lines of its "Commands:" block.
-commands=$("$FURI" help | awk '/^Commands:/ {on = 1; next} on && /^$/ {exit} on {print $1}')
+# Every command of `furi help`: the entries of its "Commands:" block, each on
+# a line indented by two spaces (deeper lines continue a description). An
+# entry that starts with "-" is an option of furi itself ("-V, --version").
+commands_block=$("$FURI" help | awk '/^Commands:/ {on = 1; next} on && /^$/ {exit} on && /^  [^ ]/')
+commands=$(awk '$1 !~ /^-/ {print $1}' <<<"$commands_block")
 assert_ne man/commands-parsed "" "$commands"
 for c in $commands; do
 	documented "man/furi.1/command/$c" "furi $c"
 done
+while read -r o; do
+	[ -n "$o" ] && documented "man/furi.1/option/$o" "$o"
+done <<<"$(grep -oE -- '^ +-[A-Za-z-]+(, --[a-z-]+)?' <<<"$commands_block" | tr ',' '\n' | tr -d ' ')"
 
 # Every filesystem of `furi help`, and every -o option of furi help mount
 # and of each filesystem's help.
