@@ -2,10 +2,12 @@
 # t_install.sh - `meson install --destdir` of the build FURI belongs to puts
 # every file under the configured prefix, where that prefix's directories
 # say (furi, libfuri, the header, the pkg-config file, the mount(8) helper in
-# sbindir, the man pages), and nothing outside it; a program builds against
+# sbindir, the man pages), and nothing outside it; the installed furi runs
+# (--version: "furi VERSION" of the project first); a program builds against
 # the installed header, library and .pc file alone. The man pages render with
 # no groff warning, and they document what the binary offers: every command
-# of `furi help`, every -o option and --option of `furi help mount`, of each
+# and option (-V, --version) of `furi help`, every -o option and --option of
+# `furi help mount`, of each
 # filesystem's `furi help FS`, of `furi help status` and `furi help bench` is
 # in furi(1); every function of lib/libfuri.map is in libfuri(3) and has its
 # own link page, and every handler of struct furi_ops is named there. No
