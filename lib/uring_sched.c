@@ -48,11 +48,13 @@
  * client that preempts a SCHED_IDLE thread runs a few microseconds, until
  * it sends its next request and sleeps; another task runs for a scheduler
  * slice, milliseconds. A window in which a concession was in force and the
- * thread waited more than GUARD_WAIT_PER_RUN_NS per time it ran, or for
- * more than half the window, turns every concession off for a backoff that
- * doubles while the other work stays, and starts again at the minimum after
- * a window that paid. The threshold sits between those two scales, which
- * belong to FUSE and to the scheduler, not to one machine.
+ * thread waited more than GUARD_WAIT_PER_RUN_NS per time it ran turns every
+ * concession off for a backoff that doubles while the other work stays, and
+ * starts again at the minimum after a window that paid. The threshold sits
+ * between those two scales, which belong to FUSE and to the scheduler, not
+ * to one machine. The share of the window spent waiting says nothing: a
+ * synchronous client keeps its SCHED_IDLE queue thread waiting for half of
+ * it or more (creates, forced GETATTR), which is the point of SCHED_IDLE.
  */
 #define GUARD_WINDOW_NS		10000000ull	/* 10 ms */
 #define GUARD_WAIT_PER_RUN_NS	200000ull	/* 200 us */
@@ -73,6 +75,11 @@ static bool read_schedstat(int fd, uint64_t *wait_ns, uint64_t *slices)
 		return false;
 	buf[n] = '\0';
 	return sscanf(buf, "%" SCNu64 " %" SCNu64 " %" SCNu64, &run, wait_ns, slices) == 3;
+}
+
+bool uring_sched_starved(uint64_t waited_ns, uint64_t runs)
+{
+	return runs && waited_ns / runs > GUARD_WAIT_PER_RUN_NS;
 }
 
 static bool concessions_allowed(const struct uring_sched *s, uint64_t now)
@@ -106,8 +113,7 @@ static void guard_check(struct uring_sched *s, uint64_t now)
 	    read_schedstat(s->schedstat_fd, &wait_ns, &slices)) {
 		waited = wait_ns - s->window_wait_ns;
 		ran = slices - s->window_slices;
-		starved = ran && (waited / ran > GUARD_WAIT_PER_RUN_NS ||
-				  waited * 2 > now - s->window_ns);
+		starved = uring_sched_starved(waited, ran);
 		if (starved) {
 			s->plain_until_ns = now + s->backoff_ns;
 			furi_dbg("uring thread %u: waited %" PRIu64 " us for a CPU in %" PRIu64

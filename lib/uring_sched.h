@@ -61,6 +61,12 @@ void uring_sched_start(struct uring_sched *s);
 /* The thread is leaving its loop. */
 void uring_sched_stop(struct uring_sched *s);
 
+/*
+ * The guard's verdict on a window: the thread waited waited_ns for a CPU over
+ * runs times it ran. True when other work, not its clients, kept it waiting.
+ */
+bool uring_sched_starved(uint64_t waited_ns, uint64_t runs);
+
 /* Whether this process may go back from SCHED_IDLE to SCHED_OTHER (once per session). */
 bool uring_sched_can_leave_idle(void);
 
